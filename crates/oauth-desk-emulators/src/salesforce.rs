@@ -1,0 +1,696 @@
+//! A Salesforce org: the OAuth 2.0 endpoints on the login host and the REST API on the instance
+//! (one server plays both). It follows PROTOCOLS.md to the letter: token responses without
+//! `expires_in`, `issued_at` as a string of milliseconds, an HMAC `signature`, no new refresh
+//! token on refresh, 401 `INVALID_SESSION_ID` once a session expires, errors as JSON arrays.
+
+use crate::html::{escape, hidden, page};
+use crate::soql::{self, Dataset, Item, Query};
+use crate::{now_millis, random_token};
+use axum::extract::{Path, Query as QueryParams, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const ORG_ID: &str = "00DEMU000000001EAA";
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub username: String,
+    pub password: String,
+    pub security_token: String,
+    /// Index into [`soql::USERS`] for names and ids.
+    pub index: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub client_id: String,
+    pub client_secret: String,
+    pub users: Vec<User>,
+    /// Session lifetime: after it, the access token gets 401 INVALID_SESSION_ID.
+    pub session_ttl: Duration,
+    /// Authorization codes expire after this (Salesforce: 15 minutes).
+    pub code_ttl: Duration,
+    pub accounts: usize,
+    /// A My Domain host, where the client credentials flow is allowed (run as the first user).
+    pub my_domain: bool,
+    /// Whether the password grant is enabled (off by default in orgs created since Summer '23).
+    pub password_grant: bool,
+    pub api_versions: Vec<(&'static str, &'static str)>,
+    pub daily_api_limit: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            client_id: "3MVG9EMULATOR.consumer.key".into(),
+            client_secret: "EMULATOR0CONSUMER0SECRET".into(),
+            users: vec![
+                User { username: "ada@example.com".into(), password: "Passw0rd!".into(), security_token: "SECTOKEN42".into(), index: 0 },
+                User { username: "grace@example.com".into(), password: "C0bol!59".into(), security_token: "GRACETOKEN".into(), index: 1 },
+            ],
+            session_ttl: Duration::from_secs(7200),
+            code_ttl: Duration::from_secs(900),
+            accounts: 5000,
+            my_domain: true,
+            password_grant: true,
+            api_versions: vec![("Spring '24", "60.0"), ("Summer '24", "61.0"), ("Winter '25", "62.0")],
+            daily_api_limit: 15000,
+        }
+    }
+}
+
+struct CodeGrant {
+    user: usize,
+    redirect_uri: String,
+    challenge: Option<String>,
+    scope: String,
+    issued: Instant,
+}
+
+struct AccessSession {
+    user: usize,
+    scope: String,
+    issued: Instant,
+    issued_ms: i64,
+    family: Option<String>,
+    expired: bool,
+}
+
+struct Cursor {
+    query: Query,
+    rows: Arc<Vec<u32>>,
+    include_deleted: bool,
+    batch: usize,
+    version: String,
+}
+
+/// Counters a test can read at `/__emulator/stats`.
+#[derive(Default, Debug, Clone, serde::Serialize)]
+pub struct Stats {
+    pub token_requests: HashMap<String, u64>,
+    pub api_calls: u64,
+    pub pages_served: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    codes: HashMap<String, CodeGrant>,
+    access: HashMap<String, AccessSession>,
+    /// refresh token → (user, scope, revoked)
+    refresh: HashMap<String, (usize, String, bool)>,
+    cursors: HashMap<String, Cursor>,
+    stats: Stats,
+}
+
+#[derive(Clone)]
+pub struct Emulator {
+    config: Arc<Config>,
+    data: Dataset,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Emulator {
+    pub fn new(config: Config) -> Self {
+        let data = Dataset { accounts: config.accounts };
+        Emulator { config: Arc::new(config), data, inner: Arc::default() }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.inner.lock().expect("emulator state").stats.clone()
+    }
+
+    /// Ends every session now, as an org's session timeout would.
+    pub fn expire_sessions(&self) {
+        for s in self.inner.lock().expect("emulator state").access.values_mut() {
+            s.expired = true;
+        }
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/services/oauth2/authorize", get(authorize_page).post(authorize_submit))
+            .route("/services/oauth2/token", post(token))
+            .route("/services/oauth2/revoke", post(revoke).get(revoke_get))
+            .route("/services/oauth2/introspect", post(introspect))
+            .route("/services/oauth2/userinfo", get(userinfo))
+            .route("/id/{org}/{user}", get(identity))
+            .route("/services/data/", get(versions))
+            .route("/services/data", get(versions))
+            .route("/services/data/{version}/query", get(query))
+            .route("/services/data/{version}/queryAll", get(query_all))
+            .route("/services/data/{version}/query/{cursor}", get(query_more))
+            .route("/__emulator/expire", post(admin_expire))
+            .route("/__emulator/stats", get(admin_stats))
+            .with_state(self.clone())
+    }
+
+    fn user_id(&self, user: usize) -> String {
+        self.data.id(soql::Object::User, self.config.users[user].index)
+    }
+
+    fn base(headers: &HeaderMap) -> String {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+        format!("http://{host}")
+    }
+}
+
+fn sf_json(status: StatusCode, body: Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
+    r
+}
+
+fn oauth_error(error: &str, description: &str) -> Response {
+    sf_json(StatusCode::BAD_REQUEST, json!({"error": error, "error_description": description}))
+}
+
+fn rest_error(status: StatusCode, code: &str, message: &str) -> Response {
+    sf_json(status, json!([{"message": message, "errorCode": code}]))
+}
+
+// ---- Authorize ----------------------------------------------------------------------------
+
+fn login_form(params: &HashMap<String, String>, error: Option<&str>, config: &Config) -> Html<String> {
+    let keep: Vec<(&str, &str)> = ["response_type", "client_id", "redirect_uri", "state", "scope", "code_challenge", "code_challenge_method", "prompt", "login_hint", "nonce", "display"]
+        .iter()
+        .filter_map(|k| params.get(*k).map(|v| (*k, v.as_str())))
+        .collect();
+    let hint = params.get("login_hint").map(String::as_str).unwrap_or("");
+    let err = error.map(|e| format!(r#"<p class="error" id="error">{}</p>"#, escape(e))).unwrap_or_default();
+    let demo = config.users.first().map(|u| format!("Demo user: {} / {}", escape(&u.username), escape(&u.password))).unwrap_or_default();
+    Html(page(
+        "Login | Salesforce",
+        "#0176d3",
+        &format!(
+            r#"<h1>Salesforce (emulator)</h1>
+{err}
+<form method="post" action="/services/oauth2/authorize" id="login_form">
+{hidden}
+<label for="username">Username</label><input type="email" id="username" name="username" value="{hint}" autocomplete="username">
+<label for="password">Password</label><input type="password" id="password" name="pw" autocomplete="current-password">
+<button class="primary" type="submit" id="Login" name="action" value="login">Log In and Allow</button>
+<button class="secondary" type="submit" id="Deny" name="action" value="deny">Deny</button>
+</form>
+<p class="note" id="demo-credentials">{demo}</p>"#,
+            hidden = hidden(&keep),
+            hint = escape(hint),
+        ),
+    ))
+}
+
+fn error_page(message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Html(page("Error | Salesforce", "#c23934", &format!(r#"<h1>Error</h1><p class="error" id="error">{}</p>"#, escape(message))))).into_response()
+}
+
+fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
+    let mut url = match url::Url::parse(redirect_uri) {
+        Ok(u) => u,
+        Err(_) => return error_page("error=redirect_uri_mismatch&error_description=redirect_uri%20must%20be%20a%20URL"),
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    Redirect::to(url.as_str()).into_response()
+}
+
+async fn authorize_page(State(em): State<Emulator>, QueryParams(params): QueryParams<HashMap<String, String>>) -> Response {
+    if let Err(r) = check_authorize(&em, &params) {
+        return r;
+    }
+    login_form(&params, None, &em.config).into_response()
+}
+
+fn check_authorize(em: &Emulator, params: &HashMap<String, String>) -> Result<(), Response> {
+    let redirect = params.get("redirect_uri").cloned().unwrap_or_default();
+    if url::Url::parse(&redirect).is_err() {
+        return Err(error_page("error=redirect_uri_mismatch&error_description=redirect_uri%20must%20match%20configuration"));
+    }
+    let state = params.get("state").cloned().unwrap_or_default();
+    if params.get("client_id") != Some(&em.config.client_id) {
+        return Err(redirect_with(&redirect, &[("error", "invalid_client_id"), ("error_description", "client identifier invalid"), ("state", &state)]));
+    }
+    if params.get("response_type").map(String::as_str) != Some("code") {
+        return Err(redirect_with(&redirect, &[("error", "unsupported_response_type"), ("error_description", "response type not supported"), ("state", &state)]));
+    }
+    Ok(())
+}
+
+async fn authorize_submit(State(em): State<Emulator>, Form(form): Form<HashMap<String, String>>) -> Response {
+    if let Err(r) = check_authorize(&em, &form) {
+        return r;
+    }
+    let redirect = form.get("redirect_uri").cloned().unwrap_or_default();
+    let state = form.get("state").cloned().unwrap_or_default();
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    if form.get("action").map(String::as_str) == Some("deny") {
+        out.push(("error", "access_denied"));
+        out.push(("error_description", "end-user denied authorization"));
+        if !state.is_empty() {
+            out.push(("state", &state));
+        }
+        return redirect_with(&redirect, &out);
+    }
+    let username = form.get("username").map(|s| s.trim().to_string()).unwrap_or_default();
+    let pw = form.get("pw").cloned().unwrap_or_default();
+    let Some(user) = em.config.users.iter().position(|u| u.username.eq_ignore_ascii_case(&username) && u.password == pw) else {
+        return login_form(&form, Some("Please check your username and password. If you still can't log in, contact your Salesforce administrator."), &em.config).into_response();
+    };
+    let challenge = form.get("code_challenge").filter(|c| !c.is_empty()).cloned();
+    if challenge.is_some() && form.get("code_challenge_method").is_some_and(|m| m != "S256") {
+        return redirect_with(&redirect, &[("error", "invalid_request"), ("error_description", "unsupported code_challenge_method"), ("state", &state)]);
+    }
+    let code = format!("aPrx{}", random_token(60));
+    em.inner.lock().expect("state").codes.insert(
+        code.clone(),
+        CodeGrant {
+            user,
+            redirect_uri: redirect.clone(),
+            challenge,
+            scope: form.get("scope").cloned().unwrap_or_else(|| "api refresh_token".into()),
+            issued: Instant::now(),
+        },
+    );
+    out.push(("code", &code));
+    if !state.is_empty() {
+        out.push(("state", &state));
+    }
+    redirect_with(&redirect, &out)
+}
+
+// ---- Token --------------------------------------------------------------------------------
+
+/// Client id and secret from HTTP Basic or the body (Salesforce accepts both).
+fn client_auth(headers: &HeaderMap, form: &HashMap<String, String>) -> (Option<String>, Option<String>) {
+    if let Some(basic) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Basic ")) {
+        if let Ok(decoded) = STANDARD.decode(basic.trim()) {
+            if let Ok(text) = String::from_utf8(decoded) {
+                if let Some((id, secret)) = text.split_once(':') {
+                    let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+                    return (Some(dec(id)), Some(dec(secret)));
+                }
+            }
+        }
+    }
+    (form.get("client_id").cloned(), form.get("client_secret").cloned())
+}
+
+fn scope_allows_refresh(scope: &str) -> bool {
+    scope.split_whitespace().any(|s| matches!(s, "refresh_token" | "offline_access" | "full"))
+}
+
+impl Emulator {
+    fn issue(&self, user: usize, scope: &str, family: Option<String>, with_refresh: bool, headers: &HeaderMap) -> Value {
+        let base = Self::base(headers);
+        let token = format!("{ORG_ID}!AQ{}", random_token(94));
+        let issued_ms = now_millis();
+        let issued_at = issued_ms.to_string();
+        let id = format!("{base}/id/{ORG_ID}/{}", self.user_id(user));
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.config.client_secret.as_bytes()).expect("hmac key");
+        mac.update(id.as_bytes());
+        mac.update(issued_at.as_bytes());
+        let signature = STANDARD.encode(mac.finalize().into_bytes());
+        let mut inner = self.inner.lock().expect("state");
+        let mut family = family;
+        let mut body = json!({
+            "access_token": token,
+            "signature": signature,
+            "scope": scope,
+            "instance_url": base,
+            "id": id,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+        });
+        if with_refresh && scope_allows_refresh(scope) {
+            let rt = format!("5Aep{}", random_token(83));
+            inner.refresh.insert(rt.clone(), (user, scope.to_string(), false));
+            family = Some(rt.clone());
+            body["refresh_token"] = json!(rt);
+        }
+        if scope.split_whitespace().any(|s| s == "openid") {
+            body["id_token"] = json!(self.id_token(user, &base, issued_ms));
+        }
+        inner.access.insert(token, AccessSession { user, scope: scope.to_string(), issued: Instant::now(), issued_ms, family, expired: false });
+        body
+    }
+
+    /// An HS256 JWT (Salesforce signs with RS256; the emulator's tokens are for reading, not trust).
+    fn id_token(&self, user: usize, base: &str, issued_ms: i64) -> String {
+        let u = &soql::USERS[self.config.users[user].index];
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","kid":"emulator","typ":"JWT"}"#);
+        let iat = issued_ms / 1000;
+        let claims = json!({
+            "iss": base, "sub": format!("{base}/id/{ORG_ID}/{}", self.user_id(user)), "aud": self.config.client_id,
+            "iat": iat, "exp": iat + 300, "name": format!("{} {}", u.0, u.1), "email": u.2,
+            "preferred_username": self.config.users[user].username
+        });
+        let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.config.client_secret.as_bytes()).expect("hmac key");
+        mac.update(format!("{header}.{claims}").as_bytes());
+        format!("{header}.{claims}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+
+    fn count_token_request(&self, grant: &str) {
+        *self.inner.lock().expect("state").stats.token_requests.entry(grant.to_string()).or_default() += 1;
+    }
+}
+
+async fn token(State(em): State<Emulator>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    let grant = form.get("grant_type").cloned().unwrap_or_default();
+    em.count_token_request(&grant);
+    let (client_id, client_secret) = client_auth(&headers, &form);
+    if client_id.as_deref() != Some(em.config.client_id.as_str()) {
+        return oauth_error("invalid_client_id", "client identifier invalid");
+    }
+    let secret_ok = client_secret.as_deref() == Some(em.config.client_secret.as_str());
+    match grant.as_str() {
+        "authorization_code" => {
+            let code = form.get("code").cloned().unwrap_or_default();
+            let grant = em.inner.lock().expect("state").codes.remove(&code);
+            let Some(g) = grant else { return oauth_error("invalid_grant", "invalid authorization code") };
+            if g.issued.elapsed() > em.config.code_ttl {
+                return oauth_error("invalid_grant", "expired authorization code");
+            }
+            if form.get("redirect_uri") != Some(&g.redirect_uri) {
+                return oauth_error("invalid_grant", "redirect_uri must match configuration");
+            }
+            match (&g.challenge, form.get("code_verifier")) {
+                (Some(ch), Some(v)) => {
+                    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
+                    if &computed != ch {
+                        return oauth_error("invalid_grant", "invalid code verifier");
+                    }
+                }
+                (Some(_), None) => return oauth_error("invalid_grant", "invalid code verifier"),
+                (None, _) if !secret_ok => return oauth_error("invalid_client", "invalid client credentials"),
+                (None, _) => {}
+            }
+            if client_secret.is_some() && !secret_ok {
+                return oauth_error("invalid_client", "invalid client credentials");
+            }
+            sf_json(StatusCode::OK, em.issue(g.user, &g.scope, None, true, &headers))
+        }
+        "password" => {
+            if !secret_ok {
+                return oauth_error("invalid_client", "invalid client credentials");
+            }
+            if !em.config.password_grant {
+                return oauth_error("invalid_grant", "authentication failure");
+            }
+            let username = form.get("username").cloned().unwrap_or_default();
+            let password = form.get("password").cloned().unwrap_or_default();
+            let user = em.config.users.iter().position(|u| u.username.eq_ignore_ascii_case(&username) && password == format!("{}{}", u.password, u.security_token));
+            match user {
+                // The password grant issues no refresh token.
+                Some(u) => sf_json(StatusCode::OK, em.issue(u, "api web openid", None, false, &headers)),
+                None => oauth_error("invalid_grant", "authentication failure"),
+            }
+        }
+        "refresh_token" => {
+            if client_secret.is_some() && !secret_ok {
+                return oauth_error("invalid_client", "invalid client credentials");
+            }
+            let rt = form.get("refresh_token").cloned().unwrap_or_default();
+            let found = em.inner.lock().expect("state").refresh.get(&rt).cloned();
+            match found {
+                Some((user, scope, false)) => {
+                    // No new refresh token on refresh (no rotation).
+                    let body = em.issue(user, &scope, Some(rt), false, &headers);
+                    sf_json(StatusCode::OK, body)
+                }
+                _ => oauth_error("invalid_grant", "expired access/refresh token"),
+            }
+        }
+        "client_credentials" => {
+            if !em.config.my_domain {
+                return oauth_error("invalid_grant", "request not supported on this domain");
+            }
+            if !secret_ok {
+                return oauth_error("invalid_client", "invalid client credentials");
+            }
+            sf_json(StatusCode::OK, em.issue(0, "api", None, false, &headers))
+        }
+        "" => oauth_error("unsupported_grant_type", "grant type not supported"),
+        _ => oauth_error("unsupported_grant_type", "grant type not supported"),
+    }
+}
+
+async fn revoke_get(State(em): State<Emulator>, QueryParams(q): QueryParams<HashMap<String, String>>) -> Response {
+    do_revoke(&em, q.get("token").cloned().unwrap_or_default())
+}
+
+async fn revoke(State(em): State<Emulator>, Form(form): Form<HashMap<String, String>>) -> Response {
+    do_revoke(&em, form.get("token").cloned().unwrap_or_default())
+}
+
+fn do_revoke(em: &Emulator, token: String) -> Response {
+    let mut inner = em.inner.lock().expect("state");
+    if let Some(r) = inner.refresh.get_mut(&token) {
+        r.2 = true;
+        // Revoking a refresh token revokes the access tokens it made.
+        for s in inner.access.values_mut().filter(|s| s.family.as_deref() == Some(token.as_str())) {
+            s.expired = true;
+        }
+        return StatusCode::OK.into_response();
+    }
+    if inner.access.remove(&token).is_some() {
+        return StatusCode::OK.into_response();
+    }
+    oauth_error("invalid_token", "invalid token")
+}
+
+async fn introspect(State(em): State<Emulator>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    let (id, secret) = client_auth(&headers, &form);
+    if id.as_deref() != Some(em.config.client_id.as_str()) || secret.as_deref() != Some(em.config.client_secret.as_str()) {
+        return sf_json(StatusCode::UNAUTHORIZED, json!({"error": "invalid_client", "error_description": "invalid client credentials"}));
+    }
+    let token = form.get("token").cloned().unwrap_or_default();
+    let base = Emulator::base(&headers);
+    let inner = em.inner.lock().expect("state");
+    if let Some(s) = inner.access.get(&token) {
+        let live = !s.expired && s.issued.elapsed() < em.config.session_ttl;
+        if live {
+            let iat = s.issued_ms / 1000;
+            return sf_json(StatusCode::OK, json!({
+                "active": true, "scope": s.scope, "client_id": em.config.client_id,
+                "username": em.config.users[s.user].username, "sub": format!("{base}/id/{ORG_ID}/{}", em.user_id(s.user)),
+                "token_type": "access_token", "exp": iat + em.config.session_ttl.as_secs() as i64, "iat": iat, "nbf": iat
+            }));
+        }
+    }
+    if let Some((user, scope, false)) = inner.refresh.get(&token) {
+        return sf_json(StatusCode::OK, json!({
+            "active": true, "scope": scope, "client_id": em.config.client_id, "username": em.config.users[*user].username,
+            "sub": format!("{base}/id/{ORG_ID}/{}", em.user_id(*user)), "token_type": "refresh_token"
+        }));
+    }
+    sf_json(StatusCode::OK, json!({"active": false}))
+}
+
+// ---- REST ---------------------------------------------------------------------------------
+
+impl Emulator {
+    /// The session behind a Bearer token, or the 401 Salesforce sends.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<(usize, u64), Response> {
+        let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("OAuth "))).unwrap_or("");
+        let mut inner = self.inner.lock().expect("state");
+        let user = match inner.access.get(token) {
+            Some(s) if !s.expired && s.issued.elapsed() < self.config.session_ttl => s.user,
+            _ => return Err(rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", "Session expired or invalid")),
+        };
+        inner.stats.api_calls += 1;
+        Ok((user, inner.stats.api_calls))
+    }
+
+    fn with_limit_info(&self, calls: u64, mut r: Response) -> Response {
+        if let Ok(v) = HeaderValue::from_str(&format!("api-usage={calls}/{}", self.config.daily_api_limit)) {
+            r.headers_mut().insert("Sforce-Limit-Info", v);
+        }
+        r
+    }
+}
+
+async fn versions(State(em): State<Emulator>) -> Response {
+    let list: Vec<Value> = em.config.api_versions.iter().map(|(label, v)| json!({"label": label, "url": format!("/services/data/v{v}"), "version": v})).collect();
+    sf_json(StatusCode::OK, Value::Array(list))
+}
+
+fn version_ok(em: &Emulator, version: &str) -> Option<String> {
+    let v = version.strip_prefix('v')?;
+    em.config.api_versions.iter().any(|(_, known)| *known == v).then(|| v.to_string())
+}
+
+async fn query(State(em): State<Emulator>, Path(version): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    run_query(em, version, headers, q, false)
+}
+
+async fn query_all(State(em): State<Emulator>, Path(version): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    run_query(em, version, headers, q, true)
+}
+
+fn batch_size(headers: &HeaderMap) -> usize {
+    headers
+        .get("Sforce-Query-Options")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').find_map(|p| p.trim().strip_prefix("batchSize=")))
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .map(|n| n.clamp(200, 2000))
+        .unwrap_or(2000)
+}
+
+fn run_query(em: Emulator, version: String, headers: HeaderMap, raw_query: Option<String>, include_deleted: bool) -> Response {
+    let (_, calls) = match em.authenticate(&headers) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Some(version) = version_ok(&em, &version) else {
+        return rest_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist");
+    };
+    let soql_text = raw_query
+        .as_deref()
+        .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "q").map(|(_, v)| v.into_owned()))
+        .unwrap_or_default();
+    if soql_text.trim().is_empty() {
+        return rest_error(StatusCode::BAD_REQUEST, "MALFORMED_QUERY", "A query string has to be specified");
+    }
+    let parsed = match soql::parse(&soql_text) {
+        Ok(q) => q,
+        Err(e) => return em.with_limit_info(calls, rest_error(StatusCode::BAD_REQUEST, e.error_code, &e.message)),
+    };
+    let rows = Arc::new(em.data.select(&parsed, include_deleted));
+    if parsed.items.iter().all(|i| matches!(i, Item::Count)) {
+        return em.with_limit_info(calls, sf_json(StatusCode::OK, json!({"totalSize": rows.len(), "done": true, "records": []})));
+    }
+    let cursor = Cursor { query: parsed, rows, include_deleted, batch: batch_size(&headers), version };
+    em.with_limit_info(calls, page_response(&em, cursor, 0))
+}
+
+fn page_response(em: &Emulator, cursor: Cursor, offset: usize) -> Response {
+    let total = cursor.rows.len();
+    let end = (offset + cursor.batch).min(total);
+    let mut body = String::with_capacity((end - offset) * 300 + 200);
+    body.push_str(&format!("{{\"totalSize\":{total},\"done\":{}", end >= total));
+    let mut inner_cursor = None;
+    if end < total {
+        let id = format!("01gEMU{}", random_token(12));
+        body.push_str(&format!(",\"nextRecordsUrl\":\"/services/data/v{}/query/{id}-{end}\"", cursor.version));
+        inner_cursor = Some(id);
+    }
+    body.push_str(",\"records\":[");
+    for (n, i) in cursor.rows[offset..end].iter().enumerate() {
+        if n > 0 {
+            body.push(',');
+        }
+        body.push_str(&em.data.render(&cursor.query, *i as usize, &cursor.version, cursor.include_deleted).to_string());
+    }
+    body.push_str("]}");
+    {
+        let mut inner = em.inner.lock().expect("state");
+        inner.stats.pages_served += 1;
+        if let Some(id) = inner_cursor {
+            inner.cursors.insert(id, cursor);
+        }
+    }
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
+    r
+}
+
+async fn query_more(State(em): State<Emulator>, Path((version, cursor)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    let (_, calls) = match em.authenticate(&headers) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if version_ok(&em, &version).is_none() {
+        return rest_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist");
+    }
+    let Some((id, offset)) = cursor.rsplit_once('-').and_then(|(id, off)| off.parse::<usize>().ok().map(|o| (id.to_string(), o))) else {
+        return rest_error(StatusCode::BAD_REQUEST, "INVALID_QUERY_LOCATOR", "invalid query locator");
+    };
+    let found = em.inner.lock().expect("state").cursors.remove(&id);
+    match found {
+        Some(c) if offset <= c.rows.len() => em.with_limit_info(calls, page_response(&em, c, offset)),
+        _ => rest_error(StatusCode::BAD_REQUEST, "INVALID_QUERY_LOCATOR", "invalid query locator"),
+    }
+}
+
+fn user_document(em: &Emulator, user: usize, base: &str) -> Value {
+    let u = &soql::USERS[em.config.users[user].index];
+    let uid = em.user_id(user);
+    let v = em.config.api_versions.last().map(|(_, v)| *v).unwrap_or("62.0");
+    json!({
+        "id": format!("{base}/id/{ORG_ID}/{uid}"), "asserted_user": true, "user_id": uid, "organization_id": ORG_ID,
+        "username": em.config.users[user].username, "nick_name": u.0.to_lowercase(), "display_name": format!("{} {}", u.0, u.1),
+        "email": u.2, "email_verified": true, "first_name": u.0, "last_name": u.1, "timezone": "America/Los_Angeles",
+        "active": true, "user_type": "STANDARD", "language": "en_US", "locale": "en_US", "utcOffset": -28800000,
+        "urls": {
+            "enterprise": format!("{base}/services/Soap/c/{{version}}/{ORG_ID}"),
+            "rest": format!("{base}/services/data/v{{version}}/"),
+            "query": format!("{base}/services/data/v{{version}}/query/"),
+            "sobjects": format!("{base}/services/data/v{{version}}/sobjects/"),
+            "profile": format!("{base}/{uid}"),
+            "custom_domain": base
+        },
+        "is_app_installed": true, "last_modified_date": format!("2024-0{}-01T00:00:00Z", user % 9 + 1), "api_version": v
+    })
+}
+
+async fn identity(State(em): State<Emulator>, Path((org, uid)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    let (user, calls) = match em.authenticate(&headers) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if org != ORG_ID || uid != em.user_id(user) {
+        return sf_json(StatusCode::FORBIDDEN, json!("Bad_Id"));
+    }
+    em.with_limit_info(calls, sf_json(StatusCode::OK, user_document(&em, user, &Emulator::base(&headers))))
+}
+
+async fn userinfo(State(em): State<Emulator>, headers: HeaderMap) -> Response {
+    let (user, calls) = match em.authenticate(&headers) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let base = Emulator::base(&headers);
+    let d = user_document(&em, user, &base);
+    let body = json!({
+        "sub": d["id"], "user_id": d["user_id"], "organization_id": ORG_ID, "preferred_username": d["username"],
+        "nickname": d["nick_name"], "name": d["display_name"], "email": d["email"], "email_verified": true,
+        "given_name": d["first_name"], "family_name": d["last_name"], "zoneinfo": d["timezone"], "urls": d["urls"],
+        "active": true, "user_type": "STANDARD", "language": "en_US", "locale": "en_US", "utcOffset": -28800000,
+        "updated_at": "2024-01-01T00:00:00Z"
+    });
+    em.with_limit_info(calls, sf_json(StatusCode::OK, body))
+}
+
+async fn admin_expire(State(em): State<Emulator>) -> Response {
+    em.expire_sessions();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn admin_stats(State(em): State<Emulator>) -> Response {
+    sf_json(StatusCode::OK, serde_json::to_value(em.stats()).unwrap_or_default())
+}
+
+/// Starts an emulator on 127.0.0.1 (`port` 0 for any free port).
+pub async fn start(config: Config, port: u16) -> std::io::Result<(Emulator, crate::Running)> {
+    let em = Emulator::new(config);
+    let running = crate::serve(port, em.router()).await?;
+    Ok((em, running))
+}
