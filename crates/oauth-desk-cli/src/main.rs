@@ -1,1 +1,254 @@
-fn main(){}
+//! `oauth-desk`: the headless command line over OAuth Desk's core, for scripts, CI and system
+//! integrations. It shares every protocol path with the desktop app and links no GUI library.
+//!
+//! Exit codes: 0 success, 2 usage, 3 authentication, 4 network, 5 provider, 6 storage,
+//! 1 anything else, 130 cancelled.
+
+mod commands;
+mod loopback;
+mod output;
+mod profile_args;
+mod query;
+mod time;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use oauth_desk_core::{Error, ErrorCategory};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "oauth-desk", version, about = "Sign in to OAuth 2.0 providers (Salesforce, WeChat, any OIDC) and call their APIs", long_about = None)]
+pub struct Cli {
+    /// Where profiles are kept. Default: $XDG_DATA_HOME/oauth-desk (~/.local/share/oauth-desk).
+    #[arg(long, global = true, env = "OAUTH_DESK_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Where secrets are kept: the OS keyring, or memory for this run only.
+    #[arg(long, global = true, env = "OAUTH_DESK_SECRETS", value_enum, default_value_t = SecretsArg::Keyring)]
+    pub secrets: SecretsArg,
+    /// Keyring service name (separate test runs from real data).
+    #[arg(long, global = true, env = "OAUTH_DESK_KEYRING_SERVICE", default_value = "oauth-desk", hide = true)]
+    pub keyring_service: String,
+    /// Seconds to wait for a server before giving up.
+    #[arg(long, global = true, env = "OAUTH_DESK_TIMEOUT", default_value_t = 60)]
+    pub timeout: u64,
+    /// Largest response body accepted, in MiB.
+    #[arg(long, global = true, default_value_t = 64, hide = true)]
+    pub max_body_mib: usize,
+    /// Log HTTP calls (never their secrets) to standard error.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SecretsArg {
+    Keyring,
+    Memory,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create, change, list and share provider profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Sign in with a grant: password, client credentials, a pasted redirect or code, or the system browser.
+    #[command(subcommand)]
+    Login(LoginCommand),
+    /// Get a new access token now (refresh token, or the grant that made it).
+    Refresh(NameArg),
+    /// Show the current token: expiry, scopes, decoded JWTs. Secrets are masked unless --show-secrets.
+    Token {
+        name: String,
+        /// Print the tokens in full.
+        #[arg(long)]
+        show_secrets: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke the access token (or, with --refresh, the refresh token and its access tokens) and forget it.
+    Revoke {
+        name: String,
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Forget the stored token without telling the provider.
+    Logout(NameArg),
+    /// Ask the provider about the token (RFC 7662 introspection).
+    Introspect {
+        name: String,
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Run SOQL on a Salesforce profile, following every page.
+    Query(query::QueryArgs),
+    /// List the Salesforce API versions the instance serves.
+    Versions(NameArg),
+    /// Salesforce identity (the token's `id` URL).
+    Identity(NameArg),
+    /// User info: OIDC userinfo, Salesforce userinfo, or WeChat sns/userinfo.
+    Userinfo {
+        name: String,
+        /// WeChat language: zh_CN, zh_TW or en.
+        #[arg(long)]
+        lang: Option<String>,
+    },
+    /// Check a WeChat access token (sns/auth).
+    Check(NameArg),
+    /// Send an authenticated request to any URL (relative URLs use the profile's API base or instance).
+    Request(commands::RequestArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NameArg {
+    /// The profile's name.
+    pub name: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// Create a profile.
+    Add {
+        name: String,
+        /// salesforce, wechat_official_account, wechat_website or oauth2.
+        #[arg(long)]
+        kind: String,
+        #[command(flatten)]
+        fields: profile_args::ProfileArgs,
+        #[command(flatten)]
+        secrets: commands::SecretArgs,
+    },
+    /// Change a profile's fields or stored secrets.
+    Edit {
+        name: String,
+        /// Give the profile a new name.
+        #[arg(long)]
+        rename: Option<String>,
+        #[command(flatten)]
+        fields: profile_args::ProfileArgs,
+        #[command(flatten)]
+        secrets: commands::SecretArgs,
+        /// Remove the stored client secret, password and security token.
+        #[arg(long)]
+        forget_secrets: bool,
+    },
+    /// List profiles.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one profile (and which secrets are stored, never their values).
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a profile and its secrets.
+    Remove(NameArg),
+    /// Copy a profile under a new name, without secrets.
+    Duplicate { name: String, new_name: String },
+    /// Write profiles (all, or those named) as JSON without secrets.
+    Export {
+        names: Vec<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Read profiles from an export file.
+    Import {
+        file: PathBuf,
+        /// Replace profiles that have the same name.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LoginCommand {
+    /// Resource owner password grant (Salesforce: password then security token).
+    Password {
+        name: String,
+        /// Overrides the profile's username.
+        #[arg(long)]
+        username: Option<String>,
+        #[command(flatten)]
+        secrets: commands::SecretArgs,
+        /// Keep the password (and security token) in the keyring, so an expired session renews unattended.
+        #[arg(long)]
+        remember: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Client credentials grant (generic; Salesforce on a My Domain host).
+    ClientCredentials {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the authorize URL and remember this sign-in, for `login paste`.
+    Url {
+        name: String,
+        /// Use this redirect URI instead of the profile's.
+        #[arg(long)]
+        redirect_uri: Option<String>,
+    },
+    /// Finish a sign-in with the redirect URL (or just the code) from the browser or the WeChat app.
+    Paste {
+        name: String,
+        /// The redirect URL, its query, or the bare code. Read from standard input when absent.
+        input: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign in through the system browser with a loopback redirect on 127.0.0.1 (RFC 8252).
+    Browser {
+        name: String,
+        /// Port of the loopback listener (0: any free port). Default: the profile's loopback redirect URI, else any.
+        #[arg(long)]
+        port: Option<u16>,
+        /// Print the URL instead of opening a browser.
+        #[arg(long)]
+        no_open: bool,
+        /// Seconds to wait for the redirect.
+        #[arg(long, default_value_t = 300)]
+        wait: u64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e.code.category() {
+        ErrorCategory::Usage => 2,
+        ErrorCategory::Auth => 3,
+        ErrorCategory::Network => 4,
+        ErrorCategory::Provider => 5,
+        ErrorCategory::Storage => 6,
+        ErrorCategory::Cancelled => 130,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = if cli.verbose { "oauth_desk_core=debug,oauth_desk=debug,warn" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OAUTH_DESK_LOG").unwrap_or_else(|_| filter.into()))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            output::print_error(&e);
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}

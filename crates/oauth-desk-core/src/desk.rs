@@ -153,12 +153,15 @@ impl Desk {
         self.secrets.set(&profile.id, SecretKey::PendingAuthorization, &Secret::new(json))
     }
 
-    /// The pending sign-in, if one was started less than 15 minutes ago; it is removed either way.
-    pub fn take_pending(&self, profile: &Profile) -> Result<Option<PendingAuthorization>> {
+    /// The pending sign-in, if one was started less than 15 minutes ago.
+    pub fn pending(&self, profile: &Profile) -> Result<Option<PendingAuthorization>> {
         let Some(raw) = self.secrets.get(&profile.id, SecretKey::PendingAuthorization)? else { return Ok(None) };
-        self.secrets.delete(&profile.id, SecretKey::PendingAuthorization)?;
         let pending: Option<PendingAuthorization> = serde_json::from_str(raw.expose()).ok();
         Ok(pending.filter(|p| self.clock.now_millis() - p.created_at < 15 * 60 * 1000))
+    }
+
+    pub fn clear_pending(&self, profile: &Profile) -> Result<()> {
+        self.secrets.delete(&profile.id, SecretKey::PendingAuthorization)
     }
 
     /// Profiles as a document with no secrets and no ids, for sharing.

@@ -1,0 +1,415 @@
+//! What each command does: read the arguments, call the core, print the result.
+
+use crate::output::{self, print_json};
+use crate::{Cli, Command, LoginCommand, ProfileCommand, SecretsArg};
+use clap::Args;
+use oauth_desk_core::generic::ApiRequest;
+use oauth_desk_core::storage::{JsonFileProfileStore, KeyringSecretStore, MemorySecretStore, ProfileDocument, SecretKey, SecretStore};
+use oauth_desk_core::{Desk, Error, ErrorCode, HttpClient, HttpConfig, Profile, ProfileSecrets, Provider, Result, Secret, SystemClock, WhichToken};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct SecretArgs {
+    /// Read the password from standard input (one line, after the client secret if that is read too).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Read the Salesforce security token from standard input (one line, after the password).
+    #[arg(long)]
+    pub security_token_stdin: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RequestArgs {
+    pub name: String,
+    /// GET, POST, PUT, PATCH, DELETE, ...
+    pub method: String,
+    /// Absolute URL, or a path relative to the profile's API base (Salesforce: the instance).
+    pub url: String,
+    /// A header, `Name: value`. Repeatable.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Request body.
+    #[arg(short, long, conflicts_with = "data_file")]
+    pub data: Option<String>,
+    /// Read the request body from a file (`-` for standard input).
+    #[arg(long)]
+    pub data_file: Option<PathBuf>,
+    /// Print the status line and headers before the body.
+    #[arg(short, long)]
+    pub include: bool,
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("oauth-desk");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".local/share/oauth-desk"),
+        None => PathBuf::from(".oauth-desk"),
+    }
+}
+
+fn open_desk(cli: &Cli) -> Result<Desk> {
+    let dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
+    let secrets: Arc<dyn SecretStore> = match cli.secrets {
+        SecretsArg::Memory => Arc::new(MemorySecretStore::default()),
+        SecretsArg::Keyring => match KeyringSecretStore::open(cli.keyring_service.clone()) {
+            Ok(k) => Arc::new(k),
+            Err(e) => {
+                eprintln!(
+                    "warning: {}\n  Secrets and tokens are kept for this run only and nothing is written to disk.\n  Give secrets with OAUTH_DESK_CLIENT_SECRET / OAUTH_DESK_PASSWORD or --*-stdin, or unlock a keyring.",
+                    e.message
+                );
+                Arc::new(MemorySecretStore::default())
+            }
+        },
+    };
+    let http = HttpClient::new(HttpConfig {
+        timeout: Duration::from_secs(cli.timeout.max(1)),
+        max_body_bytes: cli.max_body_mib.max(1) * 1024 * 1024,
+        ..HttpConfig::default()
+    })?;
+    Ok(Desk::new(Box::new(JsonFileProfileStore::new(&dir)), secrets, http, Arc::new(SystemClock)))
+}
+
+/// Secrets read from standard input, one line each, in a fixed order.
+#[derive(Default)]
+struct StdinSecrets {
+    client_secret: Option<Secret>,
+    password: Option<Secret>,
+    security_token: Option<Secret>,
+}
+
+fn read_stdin_secrets(client_secret: bool, s: &SecretArgs) -> Result<StdinSecrets> {
+    if !(client_secret || s.password_stdin || s.security_token_stdin) {
+        return Ok(StdinSecrets::default());
+    }
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let mut next = |what: &str| -> Result<Option<Secret>> {
+        match lines.next() {
+            Some(Ok(l)) => Ok(Some(Secret::new(l.trim_end_matches(['\r', '\n']).to_string()))),
+            Some(Err(e)) => Err(Error::invalid_input(format!("cannot read the {what} from standard input: {e}"))),
+            None => Err(Error::invalid_input(format!("standard input ended before the {what}"))
+                .with_hint("give one line per secret: client secret, then password, then security token")),
+        }
+    };
+    Ok(StdinSecrets {
+        client_secret: if client_secret { next("client secret")? } else { None },
+        password: if s.password_stdin { next("password")? } else { None },
+        security_token: if s.security_token_stdin { next("security token")? } else { None },
+    })
+}
+
+fn store_secrets(desk: &Desk, p: &Profile, s: &StdinSecrets) -> Result<()> {
+    for (key, v) in [(SecretKey::ClientSecret, &s.client_secret), (SecretKey::Password, &s.password), (SecretKey::SecurityToken, &s.security_token)] {
+        if let Some(v) = v {
+            desk.set_secret(p, key, Some(v))?;
+        }
+    }
+    Ok(())
+}
+
+fn warn_if_volatile(desk: &Desk) {
+    if !desk.secret_store().is_persistent() {
+        eprintln!("note: secrets are in memory only; this token is gone when the command ends");
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let desk = open_desk(&cli)?;
+    match cli.command {
+        Command::Profile(cmd) => profile(&desk, cmd),
+        Command::Login(cmd) => login(&desk, cmd).await,
+        Command::Refresh(n) => {
+            let p = desk.find(&n.name)?;
+            let session = desk.session(&p, ProfileSecrets::default())?;
+            let t = session.refresh().await?;
+            output::token_summary(&p, &t, "refreshed", session.now());
+            Ok(())
+        }
+        Command::Token { name, show_secrets, json } => {
+            let p = desk.find(&name)?;
+            let t = desk.stored_token(&p)?.ok_or_else(|| {
+                Error::new(ErrorCode::NotSignedIn, format!("profile `{name}` has no token")).with_hint(format!("sign in first: oauth-desk login password|browser|paste {name}"))
+            })?;
+            let view = output::TokenView::new(&p, &t, show_secrets, desk.clock().now_millis());
+            if json {
+                print_json(&view)
+            } else {
+                output::print_token_view(&view);
+                Ok(())
+            }
+        }
+        Command::Revoke { name, refresh } => {
+            let p = desk.find(&name)?;
+            let session = desk.session(&p, ProfileSecrets::default())?;
+            session.revoke(if refresh { WhichToken::Refresh } else { WhichToken::Access }).await?;
+            println!("Revoked the {} token of `{name}` and forgot it locally.", if refresh { "refresh" } else { "access" });
+            Ok(())
+        }
+        Command::Logout(n) => {
+            let p = desk.find(&n.name)?;
+            desk.session(&p, ProfileSecrets::default())?.forget_token().await?;
+            desk.clear_pending(&p)?;
+            println!("Forgot the token of `{}` (the provider was not told; use `revoke` for that).", n.name);
+            Ok(())
+        }
+        Command::Introspect { name, refresh } => {
+            let p = desk.find(&name)?;
+            let v = desk.session(&p, ProfileSecrets::default())?.introspect(if refresh { WhichToken::Refresh } else { WhichToken::Access }).await?;
+            print_json(&v)
+        }
+        Command::Query(args) => crate::query::run(&desk, args).await,
+        Command::Versions(n) => {
+            let p = desk.find(&n.name)?;
+            let versions = desk.session(&p, ProfileSecrets::default())?.salesforce_versions().await?;
+            for v in versions {
+                println!("{:<8} {:<14} {}", v.version, v.label, v.url);
+            }
+            Ok(())
+        }
+        Command::Identity(n) => {
+            let p = desk.find(&n.name)?;
+            print_json(&desk.session(&p, ProfileSecrets::default())?.salesforce_identity().await?)
+        }
+        Command::Userinfo { name, lang } => {
+            let p = desk.find(&name)?;
+            print_json(&desk.session(&p, ProfileSecrets::default())?.userinfo(lang.as_deref()).await?)
+        }
+        Command::Check(n) => {
+            let p = desk.find(&n.name)?;
+            let v = desk.session(&p, ProfileSecrets::default())?.wechat_check().await?;
+            println!("The access token of `{}` is valid (sns/auth: {}).", n.name, v.get("errmsg").and_then(|m| m.as_str()).unwrap_or("ok"));
+            Ok(())
+        }
+        Command::Request(args) => request(&desk, args).await,
+    }
+}
+
+fn profile(desk: &Desk, cmd: ProfileCommand) -> Result<()> {
+    match cmd {
+        ProfileCommand::Add { name, kind, fields, secrets } => {
+            let kind: oauth_desk_core::ProviderKind = kind.parse()?;
+            let mut p = Profile::new(name, "", Provider::default_for(kind));
+            fields.apply(&mut p)?;
+            p.validate()?;
+            let s = read_stdin_secrets(fields.client_secret_stdin, &secrets)?;
+            desk.save(&p)?;
+            store_secrets(desk, &p, &s)?;
+            println!("Created profile `{}` ({}) in {}.", p.name, p.kind().as_str(), desk.profile_location());
+            if s.client_secret.is_some() || s.password.is_some() {
+                println!("Secrets are kept in: {}.", desk.secret_store().describe());
+            }
+            Ok(())
+        }
+        ProfileCommand::Edit { name, rename, fields, secrets, forget_secrets } => {
+            let mut p = desk.find(&name)?;
+            fields.apply(&mut p)?;
+            if let Some(n) = rename {
+                p.name = n;
+            }
+            p.validate()?;
+            let s = read_stdin_secrets(fields.client_secret_stdin, &secrets)?;
+            desk.save(&p)?;
+            if forget_secrets {
+                for key in [SecretKey::ClientSecret, SecretKey::Password, SecretKey::SecurityToken] {
+                    desk.set_secret(&p, key, None)?;
+                }
+            }
+            store_secrets(desk, &p, &s)?;
+            println!("Saved profile `{}`.", p.name);
+            Ok(())
+        }
+        ProfileCommand::List { json } => {
+            let all = desk.list()?;
+            if json {
+                return print_json(&all);
+            }
+            if all.is_empty() {
+                println!("No profiles in {}. Create one with `oauth-desk profile add NAME --kind salesforce|wechat_official_account|wechat_website|oauth2`.", desk.profile_location());
+                return Ok(());
+            }
+            let now = desk.clock().now_millis();
+            let mut table = output::table(&["NAME", "KIND", "CLIENT ID", "TOKEN"]);
+            for p in &all {
+                let status = match desk.stored_token(p)? {
+                    None => "-".to_string(),
+                    Some(t) => match t.seconds_left(now) {
+                        Some(s) => format!("{} ({})", t.grant.as_str(), crate::time::human(s)),
+                        None => t.grant.as_str().to_string(),
+                    },
+                };
+                table.add_row(vec![p.name.clone(), p.kind().as_str().to_string(), p.client_id.clone(), status]);
+            }
+            println!("{table}");
+            Ok(())
+        }
+        ProfileCommand::Show { name, json } => {
+            let p = desk.find(&name)?;
+            let stored = |k| desk.has_secret(&p, k);
+            let view = serde_json::json!({
+                "profile": p,
+                "secrets_stored": {
+                    "client_secret": stored(SecretKey::ClientSecret)?,
+                    "password": stored(SecretKey::Password)?,
+                    "security_token": stored(SecretKey::SecurityToken)?,
+                    "token": stored(SecretKey::Token)?,
+                },
+                "secret_store": desk.secret_store().describe(),
+            });
+            if json {
+                print_json(&view)
+            } else {
+                let text = serde_json::to_string_pretty(&view).map_err(|e| Error::unexpected(e.to_string()))?;
+                println!("{text}");
+                Ok(())
+            }
+        }
+        ProfileCommand::Remove(n) => {
+            let p = desk.remove(&n.name)?;
+            println!("Removed profile `{}` and its secrets.", p.name);
+            Ok(())
+        }
+        ProfileCommand::Duplicate { name, new_name } => {
+            let p = desk.duplicate(&name, &new_name)?;
+            println!("Created `{}` as a copy of `{name}` (secrets are not copied).", p.name);
+            Ok(())
+        }
+        ProfileCommand::Export { names, out } => {
+            let doc = desk.export(&names)?;
+            let mut text = serde_json::to_string_pretty(&doc).map_err(|e| Error::unexpected(e.to_string()))?;
+            text.push('\n');
+            match out {
+                Some(path) => {
+                    oauth_desk_core::storage::write_atomically(&path, text.as_bytes())?;
+                    eprintln!("Exported {} profile(s) to {} (no secrets).", doc.profiles.len(), path.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
+        ProfileCommand::Import { file, replace } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| Error::invalid_input(format!("cannot read {}: {e}", file.display())))?;
+            let doc = ProfileDocument::from_json(&text, &file.display().to_string()).map_err(|mut e| {
+                e.code = ErrorCode::InvalidInput;
+                e
+            })?;
+            let names = desk.import(doc, replace)?;
+            println!("Imported {} profile(s): {}. Add their secrets with `oauth-desk profile edit NAME --client-secret-stdin`.", names.len(), names.join(", "));
+            Ok(())
+        }
+    }
+}
+
+async fn login(desk: &Desk, cmd: LoginCommand) -> Result<()> {
+    match cmd {
+        LoginCommand::Password { name, username, secrets, remember, json } => {
+            let p = desk.find(&name)?;
+            let s = read_stdin_secrets(false, &secrets)?;
+            let overrides = ProfileSecrets { client_secret: None, password: s.password.clone(), security_token: s.security_token.clone() };
+            let session = desk.session(&p, overrides)?;
+            let t = session.grant_password(username.as_deref()).await?;
+            if remember {
+                store_secrets(desk, &p, &StdinSecrets { client_secret: None, ..s })?;
+            }
+            warn_if_volatile(desk);
+            output::login_result(&p, &t, json, session.now())
+        }
+        LoginCommand::ClientCredentials { name, json } => {
+            let p = desk.find(&name)?;
+            let session = desk.session(&p, ProfileSecrets::default())?;
+            let t = session.grant_client_credentials().await?;
+            warn_if_volatile(desk);
+            output::login_result(&p, &t, json, session.now())
+        }
+        LoginCommand::Url { name, redirect_uri } => {
+            let p = desk.find(&name)?;
+            let session = desk.session(&p, ProfileSecrets::default())?;
+            let over = redirect_uri.as_deref().map(|r| oauth_desk_core::profile::parse_base_url("redirect URI", r)).transpose()?;
+            let pending = session.authorize(over.as_ref()).await?;
+            desk.save_pending(&p, &pending)?;
+            println!("{}", pending.authorize_url);
+            eprintln!("Open this URL, sign in, then run `oauth-desk login paste {name}` with the address you were redirected to (or just its code).");
+            Ok(())
+        }
+        LoginCommand::Paste { name, input, json } => {
+            let p = desk.find(&name)?;
+            let input = match input {
+                Some(i) => i,
+                None => {
+                    eprintln!("Paste the redirect URL or the code, then press Enter:");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|e| Error::invalid_input(format!("cannot read standard input: {e}")))?;
+                    line
+                }
+            };
+            let pending = desk.pending(&p)?;
+            if pending.is_none() && input.contains("state=") {
+                eprintln!("note: no sign-in was started here with `login url`, so the redirect's state cannot be checked");
+            }
+            let session = desk.session(&p, ProfileSecrets::default())?;
+            match session.complete_pasted(pending.as_ref(), &input).await {
+                Ok(t) => {
+                    desk.clear_pending(&p)?;
+                    warn_if_volatile(desk);
+                    output::login_result(&p, &t, json, session.now())
+                }
+                Err(e) => {
+                    // A typo keeps the pending sign-in for another paste; anything else ends it.
+                    if e.code != ErrorCode::InvalidInput {
+                        desk.clear_pending(&p)?;
+                    }
+                    Err(e)
+                }
+            }
+        }
+        LoginCommand::Browser { name, port, no_open, wait, json } => {
+            let p = desk.find(&name)?;
+            let session = desk.session(&p, ProfileSecrets::default())?;
+            let t = crate::loopback::sign_in(&session, port, !no_open, Duration::from_secs(wait)).await?;
+            warn_if_volatile(desk);
+            output::login_result(&p, &t, json, session.now())
+        }
+    }
+}
+
+async fn request(desk: &Desk, args: RequestArgs) -> Result<()> {
+    let p = desk.find(&args.name)?;
+    let mut headers = Vec::new();
+    for h in &args.headers {
+        let (k, v) = h.split_once(':').ok_or_else(|| Error::invalid_input(format!("header `{h}` must look like `Name: value`")))?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let body = match (&args.data, &args.data_file) {
+        (Some(d), _) => Some(d.clone()),
+        (None, Some(f)) if f.as_os_str() == "-" => {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| Error::invalid_input(format!("cannot read standard input: {e}")))?;
+            Some(s)
+        }
+        (None, Some(f)) => Some(std::fs::read_to_string(f).map_err(|e| Error::invalid_input(format!("cannot read {}: {e}", f.display())))?),
+        (None, None) => None,
+    };
+    let session = desk.session(&p, ProfileSecrets::default())?;
+    let response = session.request(&ApiRequest { method: args.method, url: args.url, headers, body }).await?;
+    if args.include {
+        println!("HTTP {} ({} ms)", response.status, response.elapsed_ms);
+        for (k, v) in &response.headers {
+            println!("{k}: {v}");
+        }
+        println!();
+    }
+    match (&response.json, &response.text) {
+        (Some(j), _) => print_json(j)?,
+        (None, Some(t)) => println!("{t}"),
+        _ => {}
+    }
+    if response.status >= 400 {
+        return Err(Error::new(ErrorCode::ProviderError, format!("the request failed with HTTP {}", response.status)).with_status(response.status).at(&response.endpoint));
+    }
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! `oauth-desk query`: SOQL pages streamed to a table, CSV, JSON or NDJSON as they arrive.
+//!
+//! Rows are written page by page and never held beyond the current page (except for the table,
+//! which must measure its columns). With `--out`, the file appears only when the query finished:
+//! rows go to a temporary file beside it, renamed into place at the end, so a failed or cancelled
+//! query never leaves half a file behind.
+
+use clap::{Args, ValueEnum};
+use futures::StreamExt;
+use oauth_desk_core::salesforce::QueryOptions;
+use oauth_desk_core::soql;
+use oauth_desk_core::{Desk, Error, ProfileSecrets, Result};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+    Ndjson,
+}
+
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// The Salesforce profile.
+    pub name: String,
+    /// The SOQL query; `-` reads it from standard input.
+    pub soql: String,
+    /// Include deleted and archived rows (queryAll).
+    #[arg(long)]
+    pub all: bool,
+    /// Rows per page, 200 to 2000 (Sforce-Query-Options: batchSize).
+    #[arg(long)]
+    pub batch_size: Option<u32>,
+    /// Output format. CSV and table flatten relationships into columns such as Owner.Name.
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to this file (created only when the query completes).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Stop after this many rows; no further page is fetched.
+    #[arg(long)]
+    pub max_rows: Option<u64>,
+    /// Never print progress.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+enum Sink {
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+    File(std::io::BufWriter<tempfile::NamedTempFile>, PathBuf),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Stdout(w) => w.write(buf),
+            Sink::File(w, _) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Stdout(w) => w.flush(),
+            Sink::File(w, _) => w.flush(),
+        }
+    }
+}
+
+impl Sink {
+    fn open(out: &Option<PathBuf>) -> Result<Sink> {
+        match out {
+            None => Ok(Sink::Stdout(std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout()))),
+            Some(path) => {
+                let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+                let tmp = tempfile::Builder::new()
+                    .prefix(".oauth-desk-query-")
+                    .tempfile_in(dir)
+                    .map_err(|e| Error::invalid_input(format!("cannot write in {}: {e}", dir.display())))?;
+                Ok(Sink::File(std::io::BufWriter::with_capacity(256 * 1024, tmp), path.clone()))
+            }
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::Stdout(mut w) => w.flush().map_err(io_error),
+            Sink::File(w, path) => {
+                let tmp = w.into_inner().map_err(|e| io_error(e.into_error()))?;
+                tmp.as_file().sync_all().map_err(io_error)?;
+                tmp.persist(&path).map_err(|e| Error::invalid_input(format!("cannot create {}: {}", path.display(), e.error)))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn io_error(e: std::io::Error) -> Error {
+    Error::invalid_input(format!("cannot write the results: {e}"))
+}
+
+struct Progress {
+    started: Instant,
+    last: Option<Instant>,
+    tty: bool,
+    enabled: bool,
+}
+
+impl Progress {
+    fn update(&mut self, rows: u64, total: u64, pages: u64) {
+        if !self.enabled || self.started.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        if self.last.is_some_and(|l| l.elapsed() < Duration::from_millis(if self.tty { 200 } else { 2000 })) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let rate = rows as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+        let line = format!("fetched {rows} of {total} rows, {pages} pages, {rate:.0} rows/s");
+        if self.tty {
+            eprint!("\r{line}   ");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+    fn done(&self) {
+        if self.enabled && self.tty && self.last.is_some() {
+            eprintln!();
+        }
+    }
+}
+
+pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
+    let soql_text = if args.soql == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| Error::invalid_input(format!("cannot read the query: {e}")))?;
+        s
+    } else {
+        args.soql.clone()
+    };
+    let p = desk.find(&args.name)?;
+    let session = desk.session(&p, ProfileSecrets::default())?;
+    let stream = session.salesforce_query(&soql_text, QueryOptions { include_deleted: args.all, batch_size: args.batch_size });
+    futures::pin_mut!(stream);
+
+    let mut sink = Sink::open(&args.out)?;
+    let mut progress = Progress { started: Instant::now(), last: None, tty: std::io::stderr().is_terminal(), enabled: !args.quiet };
+    let declared = soql::select_columns(&soql_text);
+    let mut columns: Option<Vec<String>> = None;
+    let mut csv_writer: Option<csv::Writer<Vec<u8>>> = None;
+    let mut table_rows: Vec<Vec<String>> = Vec::new();
+    let mut header: Vec<String> = Vec::new();
+    let (mut rows, mut pages, mut total) = (0u64, 0u64, 0u64);
+    let limit = args.max_rows.unwrap_or(u64::MAX);
+    let mut stopped_early = false;
+
+    if args.format == Format::Json {
+        sink.write_all(b"[").map_err(io_error)?;
+    }
+    'pages: while let Some(page) = stream.next().await {
+        let page = page?;
+        pages += 1;
+        total = page.total_size;
+        if columns.is_none() {
+            let cols = declared.clone().or_else(|| page.records.first().map(soql::columns_from_record)).unwrap_or_default();
+            header = soql::header_labels(&cols, page.records.first());
+            columns = Some(cols);
+            if args.format == Format::Csv {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(&header).map_err(|e| Error::unexpected(e.to_string()))?;
+                csv_writer = Some(w);
+            }
+        }
+        let cols = columns.as_deref().unwrap_or(&[]);
+        for record in &page.records {
+            if rows >= limit {
+                stopped_early = true;
+                break 'pages;
+            }
+            rows += 1;
+            match args.format {
+                Format::Csv => {
+                    if let Some(w) = csv_writer.as_mut() {
+                        w.write_record(soql::row(record, cols)).map_err(|e| Error::unexpected(e.to_string()))?;
+                    }
+                }
+                Format::Json => {
+                    if rows > 1 {
+                        sink.write_all(b",").map_err(io_error)?;
+                    }
+                    sink.write_all(b"\n  ").map_err(io_error)?;
+                    serde_json::to_writer(&mut sink, &soql::strip_attributes(record)).map_err(|e| Error::unexpected(e.to_string()))?;
+                }
+                Format::Ndjson => {
+                    serde_json::to_writer(&mut sink, &soql::strip_attributes(record)).map_err(|e| Error::unexpected(e.to_string()))?;
+                    sink.write_all(b"\n").map_err(io_error)?;
+                }
+                Format::Table => table_rows.push(soql::row(record, cols)),
+            }
+        }
+        // Hand each page's CSV to the sink as it completes, so memory holds one page at most.
+        if let Some(w) = csv_writer.take() {
+            let mut buf = w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?;
+            if let Err(e) = sink.write_all(&buf) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    return Ok(());
+                }
+                return Err(io_error(e));
+            }
+            buf.clear();
+            csv_writer = Some(csv::Writer::from_writer(buf));
+        }
+        progress.update(rows, total, pages);
+    }
+    drop(stream);
+    progress.done();
+    let csv_started = csv_writer.is_some();
+    if let Some(w) = csv_writer.take() {
+        // Rows of a page cut short by --max-rows.
+        let buf = w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?;
+        sink.write_all(&buf).map_err(io_error)?;
+    }
+    match args.format {
+        Format::Json => sink.write_all(if rows > 0 { b"\n]\n" } else { b"]\n" }).map_err(io_error)?,
+        Format::Table => {
+            if rows > 0 {
+                let mut t = crate::output::table(&header.iter().map(String::as_str).collect::<Vec<_>>());
+                for r in table_rows {
+                    t.add_row(r);
+                }
+                writeln!(sink, "{t}").map_err(io_error)?;
+            }
+        }
+        Format::Csv if !csv_started => {
+            // No page had a record: still write the header when the select list gives one.
+            if let Some(cols) = &declared {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(cols).map_err(|e| Error::unexpected(e.to_string()))?;
+                sink.write_all(&w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?).map_err(io_error)?;
+            }
+        }
+        _ => {}
+    }
+    match sink.finish() {
+        Err(e) if e.message.contains("Broken pipe") => return Ok(()),
+        other => other?,
+    }
+    if !args.quiet {
+        let extra = if stopped_early { " (stopped early at --max-rows)" } else { "" };
+        let secs = progress.started.elapsed().as_secs_f64();
+        eprintln!("{rows} of {total} rows in {pages} page(s), {secs:.2} s{extra}");
+        if let Some(path) = &args.out {
+            eprintln!("written to {}", path.display());
+        }
+    }
+    Ok(())
+}
