@@ -5,7 +5,9 @@ use crate::{Cli, Command, LoginCommand, ProfileCommand, SecretsArg};
 use clap::Args;
 use oauth_desk_core::generic::ApiRequest;
 use oauth_desk_core::storage::{JsonFileProfileStore, KeyringSecretStore, MemorySecretStore, ProfileDocument, SecretKey, SecretStore};
-use oauth_desk_core::{Desk, Error, ErrorCode, HttpClient, HttpConfig, Profile, ProfileSecrets, Provider, Result, Secret, SystemClock, WhichToken};
+use oauth_desk_core::{
+    Desk, Error, ErrorCode, HttpClient, HttpConfig, Profile, ProfileSecrets, Provider, Result, Secret, SystemClock, WhichToken,
+};
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -105,7 +107,9 @@ fn read_stdin_secrets(client_secret: bool, s: &SecretArgs) -> Result<StdinSecret
 }
 
 fn store_secrets(desk: &Desk, p: &Profile, s: &StdinSecrets) -> Result<()> {
-    for (key, v) in [(SecretKey::ClientSecret, &s.client_secret), (SecretKey::Password, &s.password), (SecretKey::SecurityToken, &s.security_token)] {
+    for (key, v) in
+        [(SecretKey::ClientSecret, &s.client_secret), (SecretKey::Password, &s.password), (SecretKey::SecurityToken, &s.security_token)]
+    {
         if let Some(v) = v {
             desk.set_secret(p, key, Some(v))?;
         }
@@ -134,7 +138,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Token { name, show_secrets, json } => {
             let p = desk.find(&name)?;
             let t = desk.stored_token(&p)?.ok_or_else(|| {
-                Error::new(ErrorCode::NotSignedIn, format!("profile `{name}` has no token")).with_hint(format!("sign in first: oauth-desk login password|browser|paste {name}"))
+                Error::new(ErrorCode::NotSignedIn, format!("profile `{name}` has no token"))
+                    .with_hint(format!("sign in first: oauth-desk login password|browser|paste {name}"))
             })?;
             let view = output::TokenView::new(&p, &t, show_secrets, desk.clock().now_millis());
             if json {
@@ -160,7 +165,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Introspect { name, refresh } => {
             let p = desk.find(&name)?;
-            let v = desk.session(&p, ProfileSecrets::default())?.introspect(if refresh { WhichToken::Refresh } else { WhichToken::Access }).await?;
+            let v = desk
+                .session(&p, ProfileSecrets::default())?
+                .introspect(if refresh { WhichToken::Refresh } else { WhichToken::Access })
+                .await?;
             print_json(&v)
         }
         Command::Query(args) => crate::query::run(&desk, args).await,
@@ -299,7 +307,11 @@ fn profile(desk: &Desk, cmd: ProfileCommand) -> Result<()> {
                 e
             })?;
             let names = desk.import(doc, replace)?;
-            println!("Imported {} profile(s): {}. Add their secrets with `oauth-desk profile edit NAME --client-secret-stdin`.", names.len(), names.join(", "));
+            println!(
+                "Imported {} profile(s): {}. Add their secrets with `oauth-desk profile edit NAME --client-secret-stdin`.",
+                names.len(),
+                names.join(", ")
+            );
             Ok(())
         }
     }
@@ -388,7 +400,8 @@ async fn request(desk: &Desk, args: RequestArgs) -> Result<()> {
         (Some(d), _) => Some(d.clone()),
         (None, Some(f)) if f.as_os_str() == "-" => {
             let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| Error::invalid_input(format!("cannot read standard input: {e}")))?;
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| Error::invalid_input(format!("cannot read standard input: {e}")))?;
             Some(s)
         }
         (None, Some(f)) => Some(std::fs::read_to_string(f).map_err(|e| Error::invalid_input(format!("cannot read {}: {e}", f.display())))?),
@@ -409,7 +422,9 @@ async fn request(desk: &Desk, args: RequestArgs) -> Result<()> {
         _ => {}
     }
     if response.status >= 400 {
-        return Err(Error::new(ErrorCode::ProviderError, format!("the request failed with HTTP {}", response.status)).with_status(response.status).at(&response.endpoint));
+        return Err(Error::new(ErrorCode::ProviderError, format!("the request failed with HTTP {}", response.status))
+            .with_status(response.status)
+            .at(&response.endpoint));
     }
     Ok(())
 }

@@ -25,9 +25,9 @@ fn plan(session: &Session, port: Option<u16>) -> (String, u16, String) {
 
 pub async fn sign_in(session: &Session, port: Option<u16>, open: bool, wait: Duration) -> Result<TokenSet> {
     let (host, port, path) = plan(session, port);
-    let listener = TcpListener::bind((host.as_str(), port))
-        .await
-        .map_err(|e| Error::new(ErrorCode::ConnectionFailed, format!("cannot listen on {host}:{port}: {e}")).with_hint("choose another --port"))?;
+    let listener = TcpListener::bind((host.as_str(), port)).await.map_err(|e| {
+        Error::new(ErrorCode::ConnectionFailed, format!("cannot listen on {host}:{port}: {e}")).with_hint("choose another --port")
+    })?;
     let bound = listener.local_addr().map_err(|e| Error::new(ErrorCode::ConnectionFailed, e.to_string()))?;
     // Keep `localhost` when the profile registered it: the provider compares the host literally.
     let shown_host = match session.profile().redirect_uri.as_deref().and_then(|r| Url::parse(r).ok()) {
@@ -36,7 +36,9 @@ pub async fn sign_in(session: &Session, port: Option<u16>, open: bool, wait: Dur
     };
     let redirect = Url::parse(&format!("http://{shown_host}:{}{path}", bound.port())).map_err(|e| Error::invalid_input(e.to_string()))?;
     if session.profile().redirect_uri.as_deref().is_some_and(|r| Url::parse(r).map(|u| !is_loopback(&u)).unwrap_or(true)) {
-        eprintln!("note: the profile's redirect URI is not a loopback address; using {redirect}, which must be registered with the provider too");
+        eprintln!(
+            "note: the profile's redirect URI is not a loopback address; using {redirect}, which must be registered with the provider too"
+        );
     }
     let pending = session.authorize(Some(&redirect)).await?;
     eprintln!("Sign in through your browser at:\n  {}\nWaiting for the redirect to {redirect} ...", pending.authorize_url);
@@ -49,7 +51,8 @@ pub async fn sign_in(session: &Session, port: Option<u16>, open: bool, wait: Dur
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let accepted = tokio::time::timeout_at(deadline, listener.accept()).await.map_err(|_| {
-            Error::new(ErrorCode::Cancelled, format!("no redirect arrived within {} s", wait.as_secs())).with_hint("run the command again and finish signing in in the browser")
+            Error::new(ErrorCode::Cancelled, format!("no redirect arrived within {} s", wait.as_secs()))
+                .with_hint("run the command again and finish signing in in the browser")
         })?;
         let (mut stream, _) = accepted.map_err(|e| Error::new(ErrorCode::ConnectionFailed, format!("loopback listener failed: {e}")))?;
         let Some(target) = read_request_target(&mut stream).await else { continue };

@@ -133,7 +133,10 @@ pub fn print_token_view(v: &TokenView) {
     opt(&mut rows, "openid", &v.openid);
     opt(&mut rows, "unionid", &v.unionid);
     if let Some(valid) = v.signature_valid {
-        rows.push(("signature", if valid { "valid (HMAC-SHA256 of id + issued_at)".into() } else { "DOES NOT MATCH the client secret".into() }));
+        rows.push((
+            "signature",
+            if valid { "valid (HMAC-SHA256 of id + issued_at)".into() } else { "DOES NOT MATCH the client secret".into() },
+        ));
     }
     for (k, val) in &v.extra {
         rows.push(("", format!("{k}: {}", val)));
@@ -143,7 +146,11 @@ pub fn print_token_view(v: &TokenView) {
     }
     for (label, jwt) in [("access token JWT", &v.access_token_jwt), ("id token JWT", &v.id_token_jwt)] {
         if let Some(j) = jwt {
-            println!("\n{label}:\n  header: {}\n  claims: {}", j.header, serde_json::to_string_pretty(&j.claims).unwrap_or_default().replace('\n', "\n  "));
+            println!(
+                "\n{label}:\n  header: {}\n  claims: {}",
+                j.header,
+                serde_json::to_string_pretty(&j.claims).unwrap_or_default().replace('\n', "\n  ")
+            );
         }
     }
 }

@@ -116,7 +116,12 @@ impl ProfileArgs {
                         c.authorize_params.insert(k, v);
                     }
                 }
-                for (flag, set) in [("lang", self.lang.is_some()), ("open-base", self.open_base.is_some()), ("issuer", self.issuer.is_some()), ("token-url", self.token_url.is_some())] {
+                for (flag, set) in [
+                    ("lang", self.lang.is_some()),
+                    ("open-base", self.open_base.is_some()),
+                    ("issuer", self.issuer.is_some()),
+                    ("token-url", self.token_url.is_some()),
+                ] {
                     if set {
                         return refuse(flag);
                     }
@@ -127,7 +132,11 @@ impl ProfileArgs {
                     c.scope = match v.trim() {
                         "snsapi_base" => WechatScope::Base,
                         "snsapi_userinfo" => WechatScope::Userinfo,
-                        other => return Err(Error::invalid_input(format!("WeChat Official Account scope `{other}` must be snsapi_base or snsapi_userinfo"))),
+                        other => {
+                            return Err(Error::invalid_input(format!(
+                                "WeChat Official Account scope `{other}` must be snsapi_base or snsapi_userinfo"
+                            )))
+                        }
                     };
                 }
                 if let Some(v) = &self.lang {
@@ -191,7 +200,8 @@ impl ProfileArgs {
                         c.authorize_params.insert(k, v);
                     }
                 }
-                for (flag, set) in [("login", self.login.is_some()), ("lang", self.lang.is_some()), ("open-base", self.open_base.is_some())] {
+                for (flag, set) in [("login", self.login.is_some()), ("lang", self.lang.is_some()), ("open-base", self.open_base.is_some())]
+                {
                     if set {
                         return refuse(flag);
                     }

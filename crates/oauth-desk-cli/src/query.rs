@@ -134,7 +134,8 @@ impl Progress {
 pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
     let soql_text = if args.soql == "-" {
         let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| Error::invalid_input(format!("cannot read the query: {e}")))?;
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| Error::invalid_input(format!("cannot read the query: {e}")))?;
         s
     } else {
         args.soql.clone()

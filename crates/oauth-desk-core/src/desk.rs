@@ -124,7 +124,9 @@ impl Desk {
     }
 
     pub fn stored_token(&self, profile: &Profile) -> Result<Option<TokenSet>> {
-        let Some(raw) = self.secrets.get(&profile.id, SecretKey::Token)? else { return Ok(None) };
+        let Some(raw) = self.secrets.get(&profile.id, SecretKey::Token)? else {
+            return Ok(None);
+        };
         match serde_json::from_str(raw.expose()) {
             Ok(t) => Ok(Some(t)),
             Err(_) => {
@@ -155,7 +157,9 @@ impl Desk {
 
     /// The pending sign-in, if one was started less than 15 minutes ago.
     pub fn pending(&self, profile: &Profile) -> Result<Option<PendingAuthorization>> {
-        let Some(raw) = self.secrets.get(&profile.id, SecretKey::PendingAuthorization)? else { return Ok(None) };
+        let Some(raw) = self.secrets.get(&profile.id, SecretKey::PendingAuthorization)? else {
+            return Ok(None);
+        };
         let pending: Option<PendingAuthorization> = serde_json::from_str(raw.expose()).ok();
         Ok(pending.filter(|p| self.clock.now_millis() - p.created_at < 15 * 60 * 1000))
     }
@@ -167,11 +171,7 @@ impl Desk {
     /// Profiles as a document with no secrets and no ids, for sharing.
     pub fn export(&self, names: &[String]) -> Result<ProfileDocument> {
         let all = self.list()?;
-        let chosen: Vec<Profile> = if names.is_empty() {
-            all
-        } else {
-            names.iter().map(|n| self.find(n)).collect::<Result<_>>()?
-        };
+        let chosen: Vec<Profile> = if names.is_empty() { all } else { names.iter().map(|n| self.find(n)).collect::<Result<_>>()? };
         Ok(ProfileDocument::new(chosen.into_iter().map(|p| Profile { id: String::new(), ..p }).collect()))
     }
 

@@ -80,8 +80,8 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             InvalidInput | ProfileNotFound => ErrorCategory::Usage,
-            NotSignedIn | StateMismatch | AccessDenied | MissingCode | AuthorizationFailed
-            | InvalidGrant | InvalidClient | UnsupportedGrant | TokenRejected => ErrorCategory::Auth,
+            NotSignedIn | StateMismatch | AccessDenied | MissingCode | AuthorizationFailed | InvalidGrant | InvalidClient
+            | UnsupportedGrant | TokenRejected => ErrorCategory::Auth,
             Timeout | ConnectionFailed => ErrorCategory::Network,
             ProviderError | UnexpectedResponse | ResponseTooLarge => ErrorCategory::Provider,
             Storage => ErrorCategory::Storage,
@@ -242,12 +242,26 @@ mod tests {
 
     #[test]
     fn every_code_has_its_serde_name() {
-        for code in [ErrorCode::InvalidInput, ErrorCode::ProfileNotFound, ErrorCode::NotSignedIn, ErrorCode::StateMismatch,
-            ErrorCode::AccessDenied, ErrorCode::MissingCode, ErrorCode::AuthorizationFailed, ErrorCode::InvalidGrant,
-            ErrorCode::InvalidClient, ErrorCode::UnsupportedGrant, ErrorCode::TokenRejected, ErrorCode::ProviderError,
-            ErrorCode::UnexpectedResponse, ErrorCode::ResponseTooLarge, ErrorCode::Timeout, ErrorCode::ConnectionFailed,
-            ErrorCode::Storage, ErrorCode::Cancelled]
-        {
+        for code in [
+            ErrorCode::InvalidInput,
+            ErrorCode::ProfileNotFound,
+            ErrorCode::NotSignedIn,
+            ErrorCode::StateMismatch,
+            ErrorCode::AccessDenied,
+            ErrorCode::MissingCode,
+            ErrorCode::AuthorizationFailed,
+            ErrorCode::InvalidGrant,
+            ErrorCode::InvalidClient,
+            ErrorCode::UnsupportedGrant,
+            ErrorCode::TokenRejected,
+            ErrorCode::ProviderError,
+            ErrorCode::UnexpectedResponse,
+            ErrorCode::ResponseTooLarge,
+            ErrorCode::Timeout,
+            ErrorCode::ConnectionFailed,
+            ErrorCode::Storage,
+            ErrorCode::Cancelled,
+        ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str(), "{code:?}");
         }
     }

@@ -6,6 +6,7 @@ use crate::http::HttpClient;
 use crate::oauth::Endpoints;
 use crate::profile::{join_url, parse_base_url, Oauth2Config, Provider};
 use crate::session::Session;
+use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Instant;
@@ -21,7 +22,8 @@ pub async fn resolve_endpoints(http: &HttpClient, c: &Oauth2Config) -> Result<En
         revocation: given(&c.revocation_url, "revocation URL")?,
         introspection: given(&c.introspection_url, "introspection URL")?,
     };
-    let complete = e.authorize.is_some() && e.token.is_some() && e.userinfo.is_some() && e.revocation.is_some() && e.introspection.is_some();
+    let complete =
+        e.authorize.is_some() && e.token.is_some() && e.userinfo.is_some() && e.revocation.is_some() && e.introspection.is_some();
     if let (Some(issuer), false) = (&c.issuer, complete) {
         let d = discover(http, issuer).await?;
         e.authorize = e.authorize.or(d.authorize);
@@ -38,7 +40,12 @@ pub async fn resolve_endpoints(http: &HttpClient, c: &Oauth2Config) -> Result<En
 pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Endpoints> {
     parse_base_url("issuer", issuer)?;
     let url = join_url(issuer, ".well-known/openid-configuration");
-    let req = http.reqwest().get(&url).header("Accept", "application/json").build().map_err(|e| Error::invalid_input(crate::http::root_cause(&e)))?;
+    let req = http
+        .reqwest()
+        .get(&url)
+        .header("Accept", "application/json")
+        .build()
+        .map_err(|e| Error::invalid_input(crate::http::root_cause(&e)))?;
     let raw = http.execute(req).await?;
     if !raw.is_success() {
         return Err(Error::new(ErrorCode::ProviderError, format!("discovery failed with HTTP {}", raw.status))
@@ -118,7 +125,7 @@ impl Session {
         };
         let url = parse_base_url("request URL", &url)?;
         let wechat = self.profile().kind().is_wechat();
-        self.authorized(|token| {
+        self.authorized(move |token| {
             let (method, mut url) = (method.clone(), url.clone());
             async move {
                 if wechat {
@@ -135,7 +142,8 @@ impl Session {
                 if let Some(body) = &req.body {
                     b = b.body(body.clone());
                 }
-                let built = b.build().map_err(|e| Error::invalid_input(format!("cannot build the request: {}", crate::http::root_cause(&e))))?;
+                let built =
+                    b.build().map_err(|e| Error::invalid_input(format!("cannot build the request: {}", crate::http::root_cause(&e))))?;
                 let started = Instant::now();
                 let raw = self.http().execute(built).await?;
                 let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -146,16 +154,21 @@ impl Session {
                     raw.status == 401
                 };
                 if rejected {
-                    let detail = json.as_ref().map(|j| excerpt(&j.to_string(), 200)).unwrap_or_else(|| excerpt(&String::from_utf8_lossy(&raw.body), 200));
+                    let detail = json
+                        .as_ref()
+                        .map(|j| excerpt(&j.to_string(), 200))
+                        .unwrap_or_else(|| excerpt(&String::from_utf8_lossy(&raw.body), 200));
                     return Err(Error::new(ErrorCode::TokenRejected, "the API refused the access token")
                         .with_provider(raw.status.to_string(), Some(detail), crate::http::request_id_header(&raw))
                         .with_status(raw.status)
                         .at(&raw.endpoint));
                 }
                 let text = if json.is_none() { Some(String::from_utf8_lossy(&raw.body).into_owned()) } else { None };
-                let headers = raw.headers.iter().map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+                let headers =
+                    raw.headers.iter().map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
                 Ok(ApiResponse { status: raw.status, endpoint: raw.endpoint, headers, json, text, elapsed_ms })
             }
+            .boxed()
         })
         .await
     }
@@ -167,9 +180,17 @@ impl Session {
             Provider::WechatOfficialAccount(_) | Provider::WechatWebsite(_) => self.wechat_userinfo(lang).await,
             Provider::Oauth2(_) => {
                 let url = self.endpoints().await?.userinfo.clone().ok_or_else(|| {
-                    Error::invalid_input("the profile has no userinfo URL").with_hint("set --userinfo-url, or an issuer whose discovery lists one")
+                    Error::invalid_input("the profile has no userinfo URL")
+                        .with_hint("set --userinfo-url, or an issuer whose discovery lists one")
                 })?;
-                let response = self.request(&ApiRequest { method: "GET".into(), url: url.to_string(), headers: vec![("Accept".into(), "application/json".into())], body: None }).await?;
+                let response = self
+                    .request(&ApiRequest {
+                        method: "GET".into(),
+                        url: url.to_string(),
+                        headers: vec![("Accept".into(), "application/json".into())],
+                        body: None,
+                    })
+                    .await?;
                 if !(200..300).contains(&response.status) {
                     return Err(Error::new(ErrorCode::ProviderError, format!("userinfo failed with HTTP {}", response.status))
                         .with_status(response.status)

@@ -80,7 +80,7 @@ impl RawResponse {
 
 fn html_title(text: &str) -> Option<String> {
     let lower = text.to_ascii_lowercase();
-    let start = lower.find("<title")? ;
+    let start = lower.find("<title")?;
     let open_end = lower[start..].find('>')? + start + 1;
     let close = lower[open_end..].find("</title>")? + open_end;
     let t = text[open_end..close].trim();
@@ -191,9 +191,7 @@ pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// A request id a provider put in its headers, worth showing next to an error.
 pub fn request_id_header(raw: &RawResponse) -> Option<String> {
-    ["x-request-id", "x-sfdc-request-id", "x-amzn-requestid", "request-id"]
-        .iter()
-        .find_map(|h| raw.header(h).map(|s| s.to_string()))
+    ["x-request-id", "x-sfdc-request-id", "x-amzn-requestid", "request-id"].iter().find_map(|h| raw.header(h).map(|s| s.to_string()))
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ use crate::http::{HttpClient, RawResponse};
 use crate::profile::{ClientAuth, ProviderKind};
 use crate::secret::Secret;
 use crate::token::Grant;
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenType};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, IntrospectionUrl,
@@ -22,7 +24,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use url::Url;
 
 /// Every field the crate does not model, kept verbatim (`instance_url`, `id`, `issued_at`, ...).
@@ -85,8 +87,33 @@ pub struct AuthorizeUrl {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Normalise {
     Token,
-    Revocation,
     Introspection,
+}
+
+/// Our HTTP client as the crate's `AsyncHttpClient`: a named type that owns what it needs and
+/// returns a boxed `Send` future. Through a closure, or a type with a lifetime, rustc cannot prove
+/// the crate's request future `Send` (rust-lang/rust#102211), and the desktop app needs that.
+struct Transport {
+    http: HttpClient,
+    rec: Arc<Recorder>,
+    mode: Normalise,
+}
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Transport {
+    type Error = Error;
+    type Future = BoxFuture<'c, Result<oauth2::HttpResponse>>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        async move {
+            let raw = self.http.execute_http(request).await?;
+            let normalised = normalise(&raw, self.mode);
+            if let Ok(mut slot) = self.rec.0.lock() {
+                *slot = Some(raw);
+            }
+            Ok(normalised)
+        }
+        .boxed()
+    }
 }
 
 #[derive(Default)]
@@ -134,89 +161,132 @@ impl<'a> RfcClient<'a> {
         Ok(AuthorizeUrl { url, state: state.into_secret(), pkce_verifier: verifier })
     }
 
-    async fn send(&self, request: oauth2::HttpRequest, recorder: &Recorder, mode: Normalise) -> Result<oauth2::HttpResponse> {
-        let raw = self.http.execute_http(request).await?;
-        let normalised = normalise(&raw, mode);
-        if let Ok(mut slot) = recorder.0.lock() {
-            *slot = Some(raw);
+    /// The HTTP client handed to the crate; `rec` keeps the raw response.
+    fn transport(&self, rec: Arc<Recorder>, mode: Normalise) -> Transport {
+        Transport { http: self.http.clone(), rec, mode }
+    }
+
+    pub fn exchange_code<'s>(
+        &'s self,
+        code: &'s str,
+        verifier: Option<&'s Secret>,
+        redirect: &'s Url,
+    ) -> BoxFuture<'s, Result<Map<String, Value>>> {
+        async move {
+            let rec = Arc::new(Recorder::default());
+            let http = self.transport(rec.clone(), Normalise::Token);
+            let client = self.client();
+            let mut req = client.exchange_code(AuthorizationCode::new(code.to_string())).map_err(|_| missing("token URL"))?;
+            req = req.set_redirect_uri(Cow::Owned(RedirectUrl::from_url(redirect.clone())));
+            if let Some(v) = verifier {
+                req = req.set_pkce_verifier(PkceCodeVerifier::new(v.expose().to_string()));
+            }
+            let result = req.request_async(&http).await;
+            self.finish(result, &rec, Grant::AuthorizationCode)
         }
-        Ok(normalised)
+        .boxed()
     }
 
-    pub async fn exchange_code(&self, code: &str, verifier: Option<&Secret>, redirect: &Url) -> Result<Map<String, Value>> {
-        let rec = Recorder::default();
-        let http = |r| self.send(r, &rec, Normalise::Token);
-        let client = self.client();
-        let mut req = client.exchange_code(AuthorizationCode::new(code.to_string())).map_err(|_| missing("token URL"))?;
-        req = req.set_redirect_uri(Cow::Owned(RedirectUrl::from_url(redirect.clone())));
-        if let Some(v) = verifier {
-            req = req.set_pkce_verifier(PkceCodeVerifier::new(v.expose().to_string()));
+    pub fn password<'s>(
+        &'s self,
+        username: &'s str,
+        password: &'s Secret,
+        scopes: &'s [String],
+    ) -> BoxFuture<'s, Result<Map<String, Value>>> {
+        async move {
+            let rec = Arc::new(Recorder::default());
+            let http = self.transport(rec.clone(), Normalise::Token);
+            let client = self.client();
+            let user = ResourceOwnerUsername::new(username.to_string());
+            let pass = ResourceOwnerPassword::new(password.expose().to_string());
+            let req = client.exchange_password(&user, &pass).map_err(|_| missing("token URL"))?;
+            let result = req.add_scopes(scopes.iter().map(|s| Scope::new(s.clone()))).request_async(&http).await;
+            self.finish(result, &rec, Grant::Password)
         }
-        let result = req.request_async(&http).await;
-        self.finish(result, &rec, Grant::AuthorizationCode)
+        .boxed()
     }
 
-    pub async fn password(&self, username: &str, password: &Secret, scopes: &[String]) -> Result<Map<String, Value>> {
-        let rec = Recorder::default();
-        let http = |r| self.send(r, &rec, Normalise::Token);
-        let client = self.client();
-        let user = ResourceOwnerUsername::new(username.to_string());
-        let pass = ResourceOwnerPassword::new(password.expose().to_string());
-        let req = client.exchange_password(&user, &pass).map_err(|_| missing("token URL"))?;
-        let result = req.add_scopes(scopes.iter().map(|s| Scope::new(s.clone()))).request_async(&http).await;
-        self.finish(result, &rec, Grant::Password)
-    }
-
-    pub async fn refresh(&self, refresh_token: &Secret, scopes: &[String]) -> Result<Map<String, Value>> {
-        let rec = Recorder::default();
-        let http = |r| self.send(r, &rec, Normalise::Token);
-        let client = self.client();
-        let rt = RefreshToken::new(refresh_token.expose().to_string());
-        let req = client.exchange_refresh_token(&rt).map_err(|_| missing("token URL"))?;
-        let result = req.add_scopes(scopes.iter().map(|s| Scope::new(s.clone()))).request_async(&http).await;
-        self.finish(result, &rec, Grant::RefreshToken)
-    }
-
-    pub async fn client_credentials(&self, scopes: &[String]) -> Result<Map<String, Value>> {
-        let rec = Recorder::default();
-        let http = |r| self.send(r, &rec, Normalise::Token);
-        let client = self.client();
-        let req = client.exchange_client_credentials().map_err(|_| missing("token URL"))?;
-        let result = req.add_scopes(scopes.iter().map(|s| Scope::new(s.clone()))).request_async(&http).await;
-        self.finish(result, &rec, Grant::ClientCredentials)
-    }
-
-    /// RFC 7009.
-    pub async fn revoke(&self, token: &Secret, hint: TokenHint) -> Result<()> {
-        let rec = Recorder::default();
-        let http = |r| self.send(r, &rec, Normalise::Revocation);
-        let client = self.client();
-        let t = match hint {
-            TokenHint::AccessToken => StandardRevocableToken::AccessToken(oauth2::AccessToken::new(token.expose().to_string())),
-            TokenHint::RefreshToken => StandardRevocableToken::RefreshToken(RefreshToken::new(token.expose().to_string())),
-        };
-        let req = client.revoke_token(t).map_err(|_| missing("revocation URL"))?;
-        match req.request_async(&http).await {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.describe(e, rec.take(), Grant::RefreshToken, "revocation")),
+    pub fn refresh<'s>(&'s self, refresh_token: &'s Secret, scopes: &'s [String]) -> BoxFuture<'s, Result<Map<String, Value>>> {
+        async move {
+            let rec = Arc::new(Recorder::default());
+            let http = self.transport(rec.clone(), Normalise::Token);
+            let client = self.client();
+            let rt = RefreshToken::new(refresh_token.expose().to_string());
+            let req = client.exchange_refresh_token(&rt).map_err(|_| missing("token URL"))?;
+            let result = req.add_scopes(scopes.iter().map(|s| Scope::new(s.clone()))).request_async(&http).await;
+            self.finish(result, &rec, Grant::RefreshToken)
         }
+        .boxed()
+    }
+
+    pub fn client_credentials<'s>(&'s self, scopes: &'s [String]) -> BoxFuture<'s, Result<Map<String, Value>>> {
+        async move {
+            let rec = Arc::new(Recorder::default());
+            let http = self.transport(rec.clone(), Normalise::Token);
+            let client = self.client();
+            let req = client.exchange_client_credentials().map_err(|_| missing("token URL"))?;
+            let result = req.add_scopes(scopes.iter().map(|s| Scope::new(s.clone()))).request_async(&http).await;
+            self.finish(result, &rec, Grant::ClientCredentials)
+        }
+        .boxed()
+    }
+
+    /// RFC 7009 revocation. Sent without the crate, which refuses any non-https URL: we keep
+    /// that rule (§2: "Clients MUST verify that the URL is an HTTPS URL") except for loopback
+    /// addresses, where the emulators and the app's Sandbox live.
+    pub fn revoke<'s>(&'s self, token: &'s Secret, hint: TokenHint) -> BoxFuture<'s, Result<()>> {
+        async move {
+            let url = self.endpoints.revocation.clone().ok_or_else(|| missing("revocation URL"))?;
+            if url.scheme() != "https" && !crate::profile::is_loopback(&url) {
+                return Err(Error::invalid_input(format!("the revocation URL {} must use https (RFC 7009 §2)", crate::error::strip_query(url.as_str()))));
+            }
+            let request = {
+                let hint = match hint {
+                    TokenHint::AccessToken => "access_token",
+                    TokenHint::RefreshToken => "refresh_token",
+                };
+                let mut form: Vec<(&str, String)> = vec![("token", token.expose().to_string()), ("token_type_hint", hint.to_string())];
+                let mut b = self.http.reqwest().post(url).header(http::header::ACCEPT, "application/json");
+                let secret = self.client_secret.filter(|s| !s.is_empty());
+                match (self.client_auth, secret) {
+                    // RFC 6749 §2.3.1: id and secret are form-encoded before Basic encoding.
+                    (ClientAuth::Basic, Some(s)) => b = b.basic_auth(form_encode(self.client_id), Some(form_encode(s.expose()))),
+                    (ClientAuth::Body, Some(s)) => {
+                        form.push(("client_id", self.client_id.to_string()));
+                        form.push(("client_secret", s.expose().to_string()));
+                    }
+                    (_, None) => form.push(("client_id", self.client_id.to_string())),
+                }
+                b.form(&form).build().map_err(|e| Error::invalid_input(format!("cannot build the revocation request: {}", crate::http::root_cause(&e))))?
+            };
+            let raw = self.http.execute(request).await?;
+            if raw.is_success() {
+                Ok(())
+            } else {
+                Err(token_error_from_raw(&raw, self.kind, Grant::RefreshToken, "revocation"))
+            }
+        }
+        .boxed()
     }
 
     /// RFC 7662: the response as JSON (`active`, `exp`, `scope`, `username`, ...).
-    pub async fn introspect(&self, token: &Secret, hint: TokenHint) -> Result<Value> {
-        let rec = Recorder::default();
-        let http = |r| self.send(r, &rec, Normalise::Introspection);
-        let client = self.client();
-        let at = oauth2::AccessToken::new(token.expose().to_string());
-        let mut req = client.introspect(&at).map_err(|_| missing("introspection URL"))?;
-        if hint == TokenHint::RefreshToken {
-            req = req.set_token_type_hint("refresh_token");
+    pub fn introspect<'s>(&'s self, token: &'s Secret, hint: TokenHint) -> BoxFuture<'s, Result<Value>> {
+        async move {
+            let rec = Arc::new(Recorder::default());
+            let http = self.transport(rec.clone(), Normalise::Introspection);
+            let client = self.client();
+            let at = oauth2::AccessToken::new(token.expose().to_string());
+            let mut req = client.introspect(&at).map_err(|_| missing("introspection URL"))?;
+            if hint == TokenHint::RefreshToken {
+                req = req.set_token_type_hint("refresh_token");
+            }
+            match req.request_async(&http).await {
+                // Return the raw JSON: it has every field, typed or not.
+                Ok(_) => rec.take().map(|r| r.json()).unwrap_or_else(|| Err(Error::unexpected("no introspection response"))),
+                Err(e) => Err(self.describe(e, rec.take(), Grant::RefreshToken, "introspection")),
+            }
         }
-        match req.request_async(&http).await {
-            // Return the raw JSON: it has every field, typed or not.
-            Ok(_) => rec.take().map(|r| r.json()).unwrap_or_else(|| Err(Error::unexpected("no introspection response"))),
-            Err(e) => Err(self.describe(e, rec.take(), Grant::RefreshToken, "introspection")),
-        }
+        .boxed()
     }
 
     fn finish(
@@ -254,6 +324,10 @@ impl<'a> RfcClient<'a> {
             None => Error::unexpected(format!("the {what} request failed: {e}")),
         }
     }
+}
+
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 fn missing(what: &str) -> Error {
@@ -295,16 +369,10 @@ fn normalise(raw: &RawResponse, mode: Normalise) -> oauth2::HttpResponse {
             .unwrap_or_default()
     };
     match mode {
-        Normalise::Revocation => {
-            // RFC 7009 §2.2 says 200; some servers send 204. The body is not read.
-            if raw.is_success() {
-                http::Response::builder().status(200).body(Vec::new()).unwrap_or_default()
-            } else {
-                passthrough()
-            }
-        }
         Normalise::Introspection | Normalise::Token => {
-            let Some(mut obj) = lenient_object(raw) else { return passthrough() };
+            let Some(mut obj) = lenient_object(raw) else {
+                return passthrough();
+            };
             let has_error = obj.get("error").is_some_and(|e| e.is_string());
             if has_error {
                 let status = if raw.is_success() { 400 } else { raw.status };

@@ -334,10 +334,7 @@ impl Profile {
             || self.name.len() > 64
             || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
-            return Err(Error::invalid_input(format!(
-                "profile name `{}` must be 1 to 64 letters, digits, `-`, `_` or `.`",
-                self.name
-            )));
+            return Err(Error::invalid_input(format!("profile name `{}` must be 1 to 64 letters, digits, `-`, `_` or `.`", self.name)));
         }
         if self.client_id.trim().is_empty() {
             let what = if self.kind().is_wechat() { "appid" } else { "client id" };

@@ -14,7 +14,8 @@ use crate::session::Session;
 use crate::token::TokenSet;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use futures::Stream;
+use futures::stream::{BoxStream, StreamExt};
+use futures::FutureExt;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -127,20 +128,26 @@ impl Session {
     }
 
     /// GET an instance path (or absolute URL) with the Bearer token; refresh-and-retry once on 401.
-    pub async fn salesforce_get(&self, path: &str, headers: &[(&str, String)]) -> Result<Value> {
+    pub async fn salesforce_get(&self, path: &str, headers: &[(&'static str, String)]) -> Result<Value> {
         self.salesforce_config()?;
-        self.authorized(|token| async move {
-            let url = if path.starts_with("https://") || path.starts_with("http://") {
-                path.to_string()
-            } else {
-                join_url(&Self::instance(&token)?, path)
-            };
-            let mut req = self.http().reqwest().get(&url).bearer_auth(token.access_token.expose()).header("Accept", "application/json");
-            for (k, v) in headers {
-                req = req.header(*k, v);
+        let path = path.to_string();
+        let headers = headers.to_vec();
+        self.authorized(move |token| {
+            let (path, headers) = (path.clone(), headers.clone());
+            async move {
+                let url = if path.starts_with("https://") || path.starts_with("http://") {
+                    path
+                } else {
+                    join_url(&Self::instance(&token)?, &path)
+                };
+                let mut req = self.http().reqwest().get(&url).bearer_auth(token.access_token.expose()).header("Accept", "application/json");
+                for (k, v) in headers {
+                    req = req.header(k, v);
+                }
+                let req = req.build().map_err(|e| Error::invalid_input(format!("bad URL: {}", crate::http::root_cause(&e))))?;
+                read_rest(self.http().execute(req).await?)
             }
-            let req = req.build().map_err(|e| Error::invalid_input(format!("bad URL: {}", crate::http::root_cause(&e))))?;
-            read_rest(self.http().execute(req).await?)
+            .boxed()
         })
         .await
     }
@@ -166,7 +173,7 @@ impl Session {
 
     /// Runs SOQL and yields each page as it arrives, following every `nextRecordsUrl`.
     /// Dropping the stream stops the query; no further page is requested.
-    pub fn salesforce_query<'a>(&'a self, soql: &'a str, options: QueryOptions) -> impl Stream<Item = Result<SoqlPage>> + 'a {
+    pub fn salesforce_query<'a>(&'a self, soql: &'a str, options: QueryOptions) -> BoxStream<'a, Result<SoqlPage>> {
         enum Next {
             First,
             More(String),
@@ -201,6 +208,7 @@ impl Session {
             };
             Ok(Some((page, next)))
         })
+        .boxed()
     }
 
     /// The identity URL (`id` of the token): user, org, username, display name, URLs.

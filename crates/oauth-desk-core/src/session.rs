@@ -17,8 +17,9 @@ use crate::secret::Secret;
 use crate::storage::{SecretKey, SecretStore};
 use crate::token::{Grant, TokenSet};
 use crate::{generic, salesforce, wechat};
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use serde::{Deserialize, Serialize};
-use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use tokio::sync::{Mutex, OnceCell};
@@ -113,15 +114,16 @@ impl Session {
 
     /// The endpoints, discovered once per session for an OIDC issuer.
     pub async fn endpoints(&self) -> Result<&Endpoints> {
-        self.endpoints
-            .get_or_try_init(|| async {
-                match &self.profile.provider {
-                    Provider::Salesforce(c) => salesforce::endpoints(c),
-                    Provider::Oauth2(c) => generic::resolve_endpoints(&self.http, c).await,
-                    Provider::WechatOfficialAccount(_) | Provider::WechatWebsite(_) => Ok(Endpoints::default()),
-                }
-            })
-            .await
+        // Boxed for the same rustc `Send` limitation as `authorized`.
+        self.endpoints.get_or_try_init(|| self.load_endpoints().boxed()).await
+    }
+
+    async fn load_endpoints(&self) -> Result<Endpoints> {
+        match &self.profile.provider {
+            Provider::Salesforce(c) => salesforce::endpoints(c),
+            Provider::Oauth2(c) => generic::resolve_endpoints(&self.http, c).await,
+            Provider::WechatOfficialAccount(_) | Provider::WechatWebsite(_) => Ok(Endpoints::default()),
+        }
     }
 
     pub(crate) async fn rfc_client(&self) -> Result<RfcClient<'_>> {
@@ -167,11 +169,13 @@ impl Session {
         };
         let (url, state, verifier) = match &self.profile.provider {
             Provider::WechatOfficialAccount(c) => {
-                let (url, state) = wechat::authorize_url(&c.endpoints, "connect/oauth2/authorize", &self.profile.client_id, &redirect, c.scope.as_str())?;
+                let (url, state) =
+                    wechat::authorize_url(&c.endpoints, "connect/oauth2/authorize", &self.profile.client_id, &redirect, c.scope.as_str())?;
                 (url, state, None)
             }
             Provider::WechatWebsite(c) => {
-                let (url, state) = wechat::authorize_url(&c.endpoints, "connect/qrconnect", &self.profile.client_id, &redirect, "snsapi_login")?;
+                let (url, state) =
+                    wechat::authorize_url(&c.endpoints, "connect/qrconnect", &self.profile.client_id, &redirect, "snsapi_login")?;
                 (url, state, None)
             }
             Provider::Salesforce(c) => {
@@ -228,8 +232,12 @@ impl Session {
             None => self.profile.redirect_url()?,
         };
         let obj = match &self.profile.provider {
-            Provider::WechatOfficialAccount(c) => wechat::exchange_code(&self.http, &c.endpoints, &self.profile.client_id, self.require_client_secret()?, code).await?,
-            Provider::WechatWebsite(c) => wechat::exchange_code(&self.http, &c.endpoints, &self.profile.client_id, self.require_client_secret()?, code).await?,
+            Provider::WechatOfficialAccount(c) => {
+                wechat::exchange_code(&self.http, &c.endpoints, &self.profile.client_id, self.require_client_secret()?, code).await?
+            }
+            Provider::WechatWebsite(c) => {
+                wechat::exchange_code(&self.http, &c.endpoints, &self.profile.client_id, self.require_client_secret()?, code).await?
+            }
             _ => {
                 let verifier = pending.and_then(|p| p.pkce_verifier.as_ref());
                 self.rfc_client().await?.exchange_code(code, verifier, &redirect).await?
@@ -251,9 +259,9 @@ impl Session {
             return Err(Error::new(ErrorCode::UnsupportedGrant, "WeChat has no password grant")
                 .with_hint("sign in through the authorize page, or paste the code from the WeChat app"));
         }
-        let username = username.or(self.profile.username.as_deref()).ok_or_else(|| {
-            Error::invalid_input("the password grant needs a username").with_hint("set it on the profile (--username)")
-        })?;
+        let username = username
+            .or(self.profile.username.as_deref())
+            .ok_or_else(|| Error::invalid_input("the password grant needs a username").with_hint("set it on the profile (--username)"))?;
         let password = self.secrets.password.as_ref().ok_or_else(|| {
             Error::new(ErrorCode::NotSignedIn, "the password grant needs a password")
                 .with_hint("give it on standard input (--password-stdin), in OAUTH_DESK_PASSWORD, or store it with the profile")
@@ -274,10 +282,10 @@ impl Session {
     async fn client_credentials_response(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
         match &self.profile.provider {
             Provider::Salesforce(c) if c.is_shared_login_host() => {
-                return Err(Error::new(ErrorCode::UnsupportedGrant, format!(
-                    "Salesforce refuses the client credentials flow on {}",
-                    c.login_url()?.host_str().unwrap_or_default()
-                ))
+                return Err(Error::new(
+                    ErrorCode::UnsupportedGrant,
+                    format!("Salesforce refuses the client credentials flow on {}", c.login_url()?.host_str().unwrap_or_default()),
+                )
                 .with_hint("set the login host to the org's My Domain URL, such as https://acme.my.salesforce.com"))
             }
             Provider::WechatOfficialAccount(_) | Provider::WechatWebsite(_) => {
@@ -331,10 +339,12 @@ impl Session {
 
     /// Runs an authorized call; when the provider signals an expired session (Salesforce 401
     /// `INVALID_SESSION_ID`, WeChat 42001/40001/40014, a generic 401) renews once and retries once.
-    pub async fn authorized<T, F, Fut>(&self, call: F) -> Result<T>
+    ///
+    /// The call returns a boxed future: it keeps every caller's future `Send` (a generic future
+    /// type here trips rustc's higher-ranked `Send` inference, rust-lang/rust#102211).
+    pub async fn authorized<'a, T, F>(&'a self, call: F) -> Result<T>
     where
-        F: Fn(TokenSet) -> Fut,
-        Fut: Future<Output = Result<T>>,
+        F: Fn(TokenSet) -> BoxFuture<'a, Result<T>>,
     {
         let token = self.valid_token().await?;
         match call(token.clone()).await {
@@ -355,29 +365,33 @@ impl Session {
 
     /// Gets a new token: the refresh grant when there is a refresh token; otherwise the grant that
     /// made the token, when it can run unattended (client credentials; password with a stored password).
-    async fn renew(&self, current: TokenSet) -> Result<TokenSet> {
-        self.renewals.fetch_add(1, Ordering::SeqCst);
-        if let Some(rt) = &current.refresh_token {
-            let obj = match &self.profile.provider {
-                Provider::WechatOfficialAccount(c) => wechat::refresh(&self.http, &c.endpoints, &self.profile.client_id, rt).await?,
-                Provider::WechatWebsite(c) => wechat::refresh(&self.http, &c.endpoints, &self.profile.client_id, rt).await?,
-                _ => self.rfc_client().await?.refresh(rt, &[]).await?,
-            };
-            let fresh = self.build_token(obj, Grant::RefreshToken)?;
-            return Ok(current.refreshed(fresh));
-        }
-        match current.grant {
-            Grant::ClientCredentials => {
-                let obj = self.client_credentials_response().await?;
-                self.build_token(obj, Grant::ClientCredentials)
+    fn renew(&self, current: TokenSet) -> BoxFuture<'_, Result<TokenSet>> {
+        // Boxed so that rustc proves `Send` here, with concrete lifetimes (rust-lang/rust#102211).
+        async move {
+            self.renewals.fetch_add(1, Ordering::SeqCst);
+            if let Some(rt) = &current.refresh_token {
+                let obj = match &self.profile.provider {
+                    Provider::WechatOfficialAccount(c) => wechat::refresh(&self.http, &c.endpoints, &self.profile.client_id, rt).await?,
+                    Provider::WechatWebsite(c) => wechat::refresh(&self.http, &c.endpoints, &self.profile.client_id, rt).await?,
+                    _ => self.rfc_client().await?.refresh(rt, &[]).await?,
+                };
+                let fresh = self.build_token(obj, Grant::RefreshToken)?;
+                return Ok(current.refreshed(fresh));
             }
-            Grant::Password if self.secrets.password.is_some() => {
-                let obj = self.password_response(None).await?;
-                self.build_token(obj, Grant::Password)
+            match current.grant {
+                Grant::ClientCredentials => {
+                    let obj = self.client_credentials_response().await?;
+                    self.build_token(obj, Grant::ClientCredentials)
+                }
+                Grant::Password if self.secrets.password.is_some() => {
+                    let obj = self.password_response(None).await?;
+                    self.build_token(obj, Grant::Password)
+                }
+                _ => Err(Error::new(ErrorCode::TokenRejected, "the token expired and there is no refresh token")
+                    .with_hint("sign in again (add the refresh_token / offline_access scope to get refresh tokens)")),
             }
-            _ => Err(Error::new(ErrorCode::TokenRejected, "the token expired and there is no refresh token")
-                .with_hint("sign in again (add the refresh_token / offline_access scope to get refresh tokens)")),
         }
+        .boxed()
     }
 
     fn build_token(&self, obj: serde_json::Map<String, serde_json::Value>, grant: Grant) -> Result<TokenSet> {
@@ -412,7 +426,9 @@ impl Session {
     }
 
     async fn persist(&self, token: &TokenSet) -> Result<()> {
-        let Some(store) = self.store.clone() else { return Ok(()) };
+        let Some(store) = self.store.clone() else {
+            return Ok(());
+        };
         let id = self.profile.id.clone();
         let json = serde_json::to_string(token).map_err(|e| Error::storage(format!("cannot encode the token: {e}")))?;
         tokio::task::spawn_blocking(move || store.set(&id, SecretKey::Token, &Secret::new(json)))

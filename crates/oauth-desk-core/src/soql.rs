@@ -109,7 +109,13 @@ pub fn strip_attributes(record: &Value) -> Value {
                 let v = match v {
                     Value::Object(inner) if inner.contains_key("records") => {
                         // A sub-query: keep its records, cleaned.
-                        Value::Array(inner.get("records").and_then(Value::as_array).map(|rs| rs.iter().map(strip_attributes).collect()).unwrap_or_default())
+                        Value::Array(
+                            inner
+                                .get("records")
+                                .and_then(Value::as_array)
+                                .map(|rs| rs.iter().map(strip_attributes).collect())
+                                .unwrap_or_default(),
+                        )
                     }
                     Value::Object(_) => strip_attributes(v),
                     other => other.clone(),
@@ -186,7 +192,8 @@ pub fn cell_text(v: Option<&Value>) -> String {
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::Object(o)) if o.contains_key("records") => {
-            let records: Vec<Value> = o.get("records").and_then(Value::as_array).map(|rs| rs.iter().map(strip_attributes).collect()).unwrap_or_default();
+            let records: Vec<Value> =
+                o.get("records").and_then(Value::as_array).map(|rs| rs.iter().map(strip_attributes).collect()).unwrap_or_default();
             serde_json::to_string(&records).unwrap_or_default()
         }
         Some(other) => serde_json::to_string(&strip_attributes(other)).unwrap_or_default(),

@@ -104,7 +104,8 @@ impl ProfileStore for JsonFileProfileStore {
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::storage(format!("cannot create {}: {e}", dir.display())))?;
-    let fail = |what: &str, e: &dyn std::fmt::Display| Error::storage(format!("cannot {what} {}: {e}; the old file is unchanged", path.display()));
+    let fail =
+        |what: &str, e: &dyn std::fmt::Display| Error::storage(format!("cannot {what} {}: {e}; the old file is unchanged", path.display()));
     let mut tmp = tempfile::Builder::new().prefix(".profiles-").suffix(".tmp").tempfile_in(dir).map_err(|e| fail("write", &e))?;
     tmp.write_all(bytes).map_err(|e| fail("write", &e))?;
     tmp.as_file().sync_all().map_err(|e| fail("sync", &e))?;
@@ -197,8 +198,9 @@ impl KeyringSecretStore {
 
 fn keyring_error(what: &str, e: keyring::Error) -> Error {
     // keyring's messages name the platform failure, never the secret.
-    Error::storage(format!("cannot {what} the OS keyring: {e}"))
-        .with_hint("start a Secret Service (GNOME Keyring, KeePassXC) and unlock it, or pass secrets by environment variable or standard input")
+    Error::storage(format!("cannot {what} the OS keyring: {e}")).with_hint(
+        "start a Secret Service (GNOME Keyring, KeePassXC) and unlock it, or pass secrets by environment variable or standard input",
+    )
 }
 
 impl SecretStore for KeyringSecretStore {

@@ -195,7 +195,9 @@ mod tests {
     /// WeChat: expires_in, openid, no token_type.
     #[test]
     fn wechat_response() {
-        let r = obj(json!({"access_token":"ACCESS","expires_in":7200,"refresh_token":"R","openid":"OPENID","scope":"snsapi_userinfo","is_snapshotuser":1,"unionid":"U"}));
+        let r = obj(
+            json!({"access_token":"ACCESS","expires_in":7200,"refresh_token":"R","openid":"OPENID","scope":"snsapi_userinfo","is_snapshotuser":1,"unionid":"U"}),
+        );
         let t = TokenSet::from_response(&r, 0, Grant::AuthorizationCode, None).unwrap();
         assert_eq!((t.expires_at, t.expiry_source), (Some(7_200_000), ExpirySource::ExpiresIn));
         assert_eq!(t.openid.as_deref(), Some("OPENID"));

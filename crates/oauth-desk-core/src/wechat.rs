@@ -10,6 +10,7 @@ use crate::http::{HttpClient, RawResponse};
 use crate::profile::{join_url, parse_base_url, Provider, WechatEndpoints};
 use crate::secret::Secret;
 use crate::session::Session;
+use futures::FutureExt;
 use rand::Rng;
 use serde_json::{Map, Value};
 use url::Url;
@@ -107,14 +108,20 @@ async fn get(http: &HttpClient, endpoints: &WechatEndpoints, path: &str, query: 
     let req = http
         .reqwest()
         .get(join_url(&endpoints.api_base, path))
-        .query(query)
+        .query(&query)
         .build()
         .map_err(|e| Error::invalid_input(format!("cannot build the WeChat request: {}", crate::http::root_cause(&e))))?;
     read(&http.execute(req).await?, call)
 }
 
 /// `GET sns/oauth2/access_token?appid&secret&code&grant_type=authorization_code`.
-pub(crate) async fn exchange_code(http: &HttpClient, e: &WechatEndpoints, appid: &str, secret: &Secret, code: &str) -> Result<Map<String, Value>> {
+pub(crate) async fn exchange_code(
+    http: &HttpClient,
+    e: &WechatEndpoints,
+    appid: &str,
+    secret: &Secret,
+    code: &str,
+) -> Result<Map<String, Value>> {
     let q = [("appid", appid), ("secret", secret.expose()), ("code", code), ("grant_type", "authorization_code")];
     get(http, e, "sns/oauth2/access_token", &q, Call::Exchange).await
 }
@@ -149,13 +156,14 @@ impl Session {
         if !matches!(lang.as_str(), "zh_CN" | "zh_TW" | "en") {
             return Err(Error::invalid_input(format!("language `{lang}` must be zh_CN, zh_TW or en")));
         }
-        self.authorized(|t| {
+        self.authorized(move |t| {
             let lang = lang.clone();
             async move {
                 let openid = t.openid.clone().ok_or_else(|| Error::unexpected("the token has no openid"))?;
                 let q = [("access_token", t.access_token.expose()), ("openid", openid.as_str()), ("lang", lang.as_str())];
                 get(self.http(), endpoints, "sns/userinfo", &q, Call::Api).await.map(Value::Object)
             }
+            .boxed()
         })
         .await
     }
@@ -193,15 +201,26 @@ mod tests {
 
     #[test]
     fn errmsg_request_ids() {
-        assert_eq!(split_errmsg("invalid code, rid: 653f9b8e-1a2b3c4d-5e6f7a8b"), ("invalid code".into(), Some("653f9b8e-1a2b3c4d-5e6f7a8b".into())));
-        assert_eq!(split_errmsg("invalid credential, hints: [ req_id: gGfT0a0ce-Zn5 ]"), ("invalid credential".into(), Some("gGfT0a0ce-Zn5".into())));
+        assert_eq!(
+            split_errmsg("invalid code, rid: 653f9b8e-1a2b3c4d-5e6f7a8b"),
+            ("invalid code".into(), Some("653f9b8e-1a2b3c4d-5e6f7a8b".into()))
+        );
+        assert_eq!(
+            split_errmsg("invalid credential, hints: [ req_id: gGfT0a0ce-Zn5 ]"),
+            ("invalid credential".into(), Some("gGfT0a0ce-Zn5".into()))
+        );
         assert_eq!(split_errmsg("ok"), ("ok".into(), None));
     }
 
     fn raw(body: &str) -> RawResponse {
         let mut headers = http::HeaderMap::new();
         headers.insert(http::header::CONTENT_TYPE, "text/plain".parse().unwrap());
-        RawResponse { status: 200, headers, body: bytes::Bytes::from(body.to_string()), endpoint: "https://api.weixin.qq.com/sns/userinfo".into() }
+        RawResponse {
+            status: 200,
+            headers,
+            body: bytes::Bytes::from(body.to_string()),
+            endpoint: "https://api.weixin.qq.com/sns/userinfo".into(),
+        }
     }
 
     #[test]
@@ -210,11 +229,19 @@ mod tests {
         assert_eq!((e.code, e.provider_code()), (ErrorCode::InvalidGrant, Some("40029")));
         assert_eq!(e.provider.as_ref().unwrap().request_id.as_deref(), Some("6a1"));
         assert!(e.hint.as_deref().unwrap().contains("single-use"));
-        assert_eq!(read(&raw(r#"{"errcode":42001,"errmsg":"access_token expired"}"#), Call::Api).unwrap_err().code, ErrorCode::TokenRejected);
-        assert_eq!(read(&raw(r#"{"errcode":40001,"errmsg":"invalid credential"}"#), Call::Exchange).unwrap_err().code, ErrorCode::InvalidClient);
+        assert_eq!(
+            read(&raw(r#"{"errcode":42001,"errmsg":"access_token expired"}"#), Call::Api).unwrap_err().code,
+            ErrorCode::TokenRejected
+        );
+        assert_eq!(
+            read(&raw(r#"{"errcode":40001,"errmsg":"invalid credential"}"#), Call::Exchange).unwrap_err().code,
+            ErrorCode::InvalidClient
+        );
         assert_eq!(read(&raw(r#"{"errcode":48001,"errmsg":"api unauthorized"}"#), Call::Api).unwrap_err().code, ErrorCode::ProviderError);
         assert_eq!(read(&raw(r#"{"errcode":0,"errmsg":"ok"}"#), Call::Api).unwrap()["errmsg"], "ok");
-        let ok = read(&raw(r#"{"access_token":"A","expires_in":7200,"refresh_token":"R","openid":"O","scope":"snsapi_base"}"#), Call::Exchange).unwrap();
+        let ok =
+            read(&raw(r#"{"access_token":"A","expires_in":7200,"refresh_token":"R","openid":"O","scope":"snsapi_base"}"#), Call::Exchange)
+                .unwrap();
         assert_eq!(ok["openid"], "O");
     }
 }

@@ -17,7 +17,11 @@ pub fn escape(s: &str) -> String {
 }
 
 pub fn hidden(fields: &[(&str, &str)]) -> String {
-    fields.iter().map(|(k, v)| format!(r#"<input type="hidden" name="{}" value="{}">"#, escape(k), escape(v))).collect::<Vec<_>>().join("\n")
+    fields
+        .iter()
+        .map(|(k, v)| format!(r#"<input type="hidden" name="{}" value="{}">"#, escape(k), escape(v)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn page(title: &str, accent: &str, body: &str) -> String {

@@ -10,6 +10,7 @@ pub mod faults;
 pub mod html;
 pub mod salesforce;
 pub mod soql;
+pub mod user;
 pub mod wechat;
 
 use std::net::SocketAddr;

@@ -185,10 +185,22 @@ fn rest_error(status: StatusCode, code: &str, message: &str) -> Response {
 // ---- Authorize ----------------------------------------------------------------------------
 
 fn login_form(params: &HashMap<String, String>, error: Option<&str>, config: &Config) -> Html<String> {
-    let keep: Vec<(&str, &str)> = ["response_type", "client_id", "redirect_uri", "state", "scope", "code_challenge", "code_challenge_method", "prompt", "login_hint", "nonce", "display"]
-        .iter()
-        .filter_map(|k| params.get(*k).map(|v| (*k, v.as_str())))
-        .collect();
+    let keep: Vec<(&str, &str)> = [
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "state",
+        "scope",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "login_hint",
+        "nonce",
+        "display",
+    ]
+    .iter()
+    .filter_map(|k| params.get(*k).map(|v| (*k, v.as_str())))
+    .collect();
     let hint = params.get("login_hint").map(String::as_str).unwrap_or("");
     let err = error.map(|e| format!(r#"<p class="error" id="error">{}</p>"#, escape(e))).unwrap_or_default();
     let demo = config.users.first().map(|u| format!("Demo user: {} / {}", escape(&u.username), escape(&u.password))).unwrap_or_default();
@@ -213,7 +225,11 @@ fn login_form(params: &HashMap<String, String>, error: Option<&str>, config: &Co
 }
 
 fn error_page(message: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Html(page("Error | Salesforce", "#c23934", &format!(r#"<h1>Error</h1><p class="error" id="error">{}</p>"#, escape(message))))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Html(page("Error | Salesforce", "#c23934", &format!(r#"<h1>Error</h1><p class="error" id="error">{}</p>"#, escape(message)))),
+    )
+        .into_response()
 }
 
 fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
@@ -244,10 +260,16 @@ fn check_authorize(em: &Emulator, params: &HashMap<String, String>) -> Result<()
     }
     let state = params.get("state").cloned().unwrap_or_default();
     if params.get("client_id") != Some(&em.config.client_id) {
-        return Err(redirect_with(&redirect, &[("error", "invalid_client_id"), ("error_description", "client identifier invalid"), ("state", &state)]));
+        return Err(redirect_with(
+            &redirect,
+            &[("error", "invalid_client_id"), ("error_description", "client identifier invalid"), ("state", &state)],
+        ));
     }
     if params.get("response_type").map(String::as_str) != Some("code") {
-        return Err(redirect_with(&redirect, &[("error", "unsupported_response_type"), ("error_description", "response type not supported"), ("state", &state)]));
+        return Err(redirect_with(
+            &redirect,
+            &[("error", "unsupported_response_type"), ("error_description", "response type not supported"), ("state", &state)],
+        ));
     }
     Ok(())
 }
@@ -270,11 +292,19 @@ async fn authorize_submit(State(em): State<Emulator>, Form(form): Form<HashMap<S
     let username = form.get("username").map(|s| s.trim().to_string()).unwrap_or_default();
     let pw = form.get("pw").cloned().unwrap_or_default();
     let Some(user) = em.config.users.iter().position(|u| u.username.eq_ignore_ascii_case(&username) && u.password == pw) else {
-        return login_form(&form, Some("Please check your username and password. If you still can't log in, contact your Salesforce administrator."), &em.config).into_response();
+        return login_form(
+            &form,
+            Some("Please check your username and password. If you still can't log in, contact your Salesforce administrator."),
+            &em.config,
+        )
+        .into_response();
     };
     let challenge = form.get("code_challenge").filter(|c| !c.is_empty()).cloned();
     if challenge.is_some() && form.get("code_challenge_method").is_some_and(|m| m != "S256") {
-        return redirect_with(&redirect, &[("error", "invalid_request"), ("error_description", "unsupported code_challenge_method"), ("state", &state)]);
+        return redirect_with(
+            &redirect,
+            &[("error", "invalid_request"), ("error_description", "unsupported code_challenge_method"), ("state", &state)],
+        );
     }
     let code = format!("aPrx{}", random_token(60));
     em.inner.lock().expect("state").codes.insert(
@@ -302,7 +332,9 @@ fn client_auth(headers: &HeaderMap, form: &HashMap<String, String>) -> (Option<S
         if let Ok(decoded) = STANDARD.decode(basic.trim()) {
             if let Ok(text) = String::from_utf8(decoded) {
                 if let Some((id, secret)) = text.split_once(':') {
-                    let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+                    let dec = |s: &str| {
+                        url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+                    };
                     return (Some(dec(id)), Some(dec(secret)));
                 }
             }
@@ -346,7 +378,9 @@ impl Emulator {
         if scope.split_whitespace().any(|s| s == "openid") {
             body["id_token"] = json!(self.id_token(user, &base, issued_ms));
         }
-        inner.access.insert(token, AccessSession { user, scope: scope.to_string(), issued: Instant::now(), issued_ms, family, expired: false });
+        inner
+            .access
+            .insert(token, AccessSession { user, scope: scope.to_string(), issued: Instant::now(), issued_ms, family, expired: false });
         body
     }
 
@@ -415,7 +449,11 @@ async fn token(State(em): State<Emulator>, headers: HeaderMap, Form(form): Form<
             }
             let username = form.get("username").cloned().unwrap_or_default();
             let password = form.get("password").cloned().unwrap_or_default();
-            let user = em.config.users.iter().position(|u| u.username.eq_ignore_ascii_case(&username) && password == format!("{}{}", u.password, u.security_token));
+            let user = em
+                .config
+                .users
+                .iter()
+                .position(|u| u.username.eq_ignore_ascii_case(&username) && password == format!("{}{}", u.password, u.security_token));
             match user {
                 // The password grant issues no refresh token.
                 Some(u) => sf_json(StatusCode::OK, em.issue(u, "api web openid", None, false, &headers)),
@@ -487,18 +525,24 @@ async fn introspect(State(em): State<Emulator>, headers: HeaderMap, Form(form): 
         let live = !s.expired && s.issued.elapsed() < em.config.session_ttl;
         if live {
             let iat = s.issued_ms / 1000;
-            return sf_json(StatusCode::OK, json!({
-                "active": true, "scope": s.scope, "client_id": em.config.client_id,
-                "username": em.config.users[s.user].username, "sub": format!("{base}/id/{ORG_ID}/{}", em.user_id(s.user)),
-                "token_type": "access_token", "exp": iat + em.config.session_ttl.as_secs() as i64, "iat": iat, "nbf": iat
-            }));
+            return sf_json(
+                StatusCode::OK,
+                json!({
+                    "active": true, "scope": s.scope, "client_id": em.config.client_id,
+                    "username": em.config.users[s.user].username, "sub": format!("{base}/id/{ORG_ID}/{}", em.user_id(s.user)),
+                    "token_type": "access_token", "exp": iat + em.config.session_ttl.as_secs() as i64, "iat": iat, "nbf": iat
+                }),
+            );
         }
     }
     if let Some((user, scope, false)) = inner.refresh.get(&token) {
-        return sf_json(StatusCode::OK, json!({
-            "active": true, "scope": scope, "client_id": em.config.client_id, "username": em.config.users[*user].username,
-            "sub": format!("{base}/id/{ORG_ID}/{}", em.user_id(*user)), "token_type": "refresh_token"
-        }));
+        return sf_json(
+            StatusCode::OK,
+            json!({
+                "active": true, "scope": scope, "client_id": em.config.client_id, "username": em.config.users[*user].username,
+                "sub": format!("{base}/id/{ORG_ID}/{}", em.user_id(*user)), "token_type": "refresh_token"
+            }),
+        );
     }
     sf_json(StatusCode::OK, json!({"active": false}))
 }
@@ -508,7 +552,11 @@ async fn introspect(State(em): State<Emulator>, headers: HeaderMap, Form(form): 
 impl Emulator {
     /// The session behind a Bearer token, or the 401 Salesforce sends.
     fn authenticate(&self, headers: &HeaderMap) -> Result<(usize, u64), Response> {
-        let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("OAuth "))).unwrap_or("");
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("OAuth ")))
+            .unwrap_or("");
         let mut inner = self.inner.lock().expect("state");
         let user = match inner.access.get(token) {
             Some(s) if !s.expired && s.issued.elapsed() < self.config.session_ttl => s.user,
@@ -527,7 +575,12 @@ impl Emulator {
 }
 
 async fn versions(State(em): State<Emulator>) -> Response {
-    let list: Vec<Value> = em.config.api_versions.iter().map(|(label, v)| json!({"label": label, "url": format!("/services/data/v{v}"), "version": v})).collect();
+    let list: Vec<Value> = em
+        .config
+        .api_versions
+        .iter()
+        .map(|(label, v)| json!({"label": label, "url": format!("/services/data/v{v}"), "version": v}))
+        .collect();
     sf_json(StatusCode::OK, Value::Array(list))
 }
 

@@ -40,10 +40,25 @@ impl Object {
     fn fields(self) -> &'static [&'static str] {
         match self {
             Object::Account => &[
-                "Id", "IsDeleted", "Name", "Type", "ParentId", "Industry", "AnnualRevenue", "NumberOfEmployees", "Phone", "Website",
-                "BillingCity", "BillingCountry", "OwnerId", "CreatedDate", "LastModifiedDate",
+                "Id",
+                "IsDeleted",
+                "Name",
+                "Type",
+                "ParentId",
+                "Industry",
+                "AnnualRevenue",
+                "NumberOfEmployees",
+                "Phone",
+                "Website",
+                "BillingCity",
+                "BillingCountry",
+                "OwnerId",
+                "CreatedDate",
+                "LastModifiedDate",
             ],
-            Object::Contact => &["Id", "IsDeleted", "AccountId", "FirstName", "LastName", "Name", "Email", "Phone", "Title", "OwnerId", "CreatedDate"],
+            Object::Contact => {
+                &["Id", "IsDeleted", "AccountId", "FirstName", "LastName", "Name", "Email", "Phone", "Title", "OwnerId", "CreatedDate"]
+            }
             Object::User => &["Id", "Name", "FirstName", "LastName", "Username", "Email", "IsActive", "CreatedDate"],
         }
     }
@@ -298,7 +313,10 @@ fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>, SoqlError> {
 pub enum Item {
     /// Relationship names then a field, canonical case: `["Owner", "Name"]`.
     Path(Vec<String>),
-    SubQuery { relationship: String, query: Box<Query> },
+    SubQuery {
+        relationship: String,
+        query: Box<Query>,
+    },
     Count,
 }
 
@@ -452,12 +470,8 @@ impl<'a> Parser<'a> {
                     if !self.punct(")") {
                         return Err(self.unexpected());
                     }
-                    let relationship = object
-                        .children()
-                        .iter()
-                        .find(|(_, o)| *o == sub.object)
-                        .map(|(n, _)| n.to_string())
-                        .unwrap_or_default();
+                    let relationship =
+                        object.children().iter().find(|(_, o)| *o == sub.object).map(|(n, _)| n.to_string()).unwrap_or_default();
                     items.push(Item::SubQuery { relationship, query: Box::new(sub) });
                 }
             }
@@ -671,7 +685,9 @@ impl Dataset {
 
     fn select_from(&self, q: &Query, include_deleted: bool, candidates: impl Iterator<Item = usize>) -> Vec<u32> {
         let mut rows: Vec<u32> = candidates
-            .filter(|&i| self.exists(q.object, i) && (include_deleted || !self.deleted(q.object, i)) && self.matches(q.object, i, &q.filter))
+            .filter(|&i| {
+                self.exists(q.object, i) && (include_deleted || !self.deleted(q.object, i)) && self.matches(q.object, i, &q.filter)
+            })
             .map(|i| i as u32)
             .collect();
         if let Some((path, asc)) = &q.order {

@@ -39,8 +39,18 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             apps: vec![
-                App { appid: "wx0a1b2c3d4e5f6a7b".into(), secret: "0123456789abcdef0123456789abcdef".into(), name: "OAuth Desk 演示公众号".into(), website: false },
-                App { appid: "wxf0e1d2c3b4a59687".into(), secret: "fedcba9876543210fedcba9876543210".into(), name: "OAuth Desk 网站应用".into(), website: true },
+                App {
+                    appid: "wx0a1b2c3d4e5f6a7b".into(),
+                    secret: "0123456789abcdef0123456789abcdef".into(),
+                    name: "OAuth Desk 演示公众号".into(),
+                    website: false,
+                },
+                App {
+                    appid: "wxf0e1d2c3b4a59687".into(),
+                    secret: "fedcba9876543210fedcba9876543210".into(),
+                    name: "OAuth Desk 网站应用".into(),
+                    website: true,
+                },
             ],
             code_ttl: Duration::from_secs(300),
             website_code_ttl: Duration::from_secs(600),
@@ -105,7 +115,12 @@ fn wx_error(code: i64, msg: &str) -> Response {
 }
 
 fn oops(code: i64, msg: &str) -> Response {
-    Html(page("微信网页授权", "#07c160", &format!(r#"<h1>Oops! Something went wrong:(</h1><p class="error" id="error">{code}: {}</p>"#, escape(msg)))).into_response()
+    Html(page(
+        "微信网页授权",
+        "#07c160",
+        &format!(r#"<h1>Oops! Something went wrong:(</h1><p class="error" id="error">{code}: {}</p>"#, escape(msg)),
+    ))
+    .into_response()
 }
 
 impl Emulator {
@@ -159,7 +174,11 @@ impl Emulator {
 
     fn issue_code(&self, app: usize, scope: &str) -> String {
         let code = format!("0{}", random_token(31));
-        self.inner.lock().expect("state").codes.insert(code.clone(), Code { app, scope: scope.to_string(), issued: Instant::now(), used: false });
+        self.inner
+            .lock()
+            .expect("state")
+            .codes
+            .insert(code.clone(), Code { app, scope: scope.to_string(), issued: Instant::now(), used: false });
         code
     }
 
@@ -235,7 +254,12 @@ async fn authorize(State(em): State<Emulator>, RawQuery(raw): RawQuery) -> Respo
         let code = em.issue_code(app, "snsapi_base");
         return back_to(&p["redirect_uri"], Some(&code), p.get("state"));
     }
-    let keep = hidden(&[("appid", &p["appid"]), ("redirect_uri", &p["redirect_uri"]), ("scope", &p["scope"]), ("state", p.get("state").map(String::as_str).unwrap_or(""))]);
+    let keep = hidden(&[
+        ("appid", &p["appid"]),
+        ("redirect_uri", &p["redirect_uri"]),
+        ("scope", &p["scope"]),
+        ("state", p.get("state").map(String::as_str).unwrap_or("")),
+    ]);
     Html(page(
         "微信授权",
         "#07c160",
@@ -255,14 +279,23 @@ async fn qrconnect(State(em): State<Emulator>, RawQuery(raw): RawQuery) -> Respo
         Ok(v) => v,
         Err(r) => return r,
     };
-    let keep = hidden(&[("appid", &p["appid"]), ("redirect_uri", &p["redirect_uri"]), ("scope", "snsapi_login"), ("state", p.get("state").map(String::as_str).unwrap_or(""))]);
+    let keep = hidden(&[
+        ("appid", &p["appid"]),
+        ("redirect_uri", &p["redirect_uri"]),
+        ("scope", "snsapi_login"),
+        ("state", p.get("state").map(String::as_str).unwrap_or("")),
+    ]);
     // A QR-like grid, deterministic per appid: a picture, not a real code.
     let seed: u32 = p["appid"].bytes().fold(7u32, |a, b| a.wrapping_mul(31).wrapping_add(b as u32));
     let mut cells = String::new();
     for y in 0..21u32 {
         for x in 0..21u32 {
             let finder = (x < 7 && y < 7) || (x > 13 && y < 7) || (x < 7 && y > 13);
-            let on = if finder { x % 6 == 0 || y % 6 == 0 || (x % 7 > 1 && x % 7 < 5 && y % 7 > 1 && y % 7 < 5) } else { (seed ^ (x * 73 + y * 151)).count_ones() % 2 == 0 };
+            let on = if finder {
+                x % 6 == 0 || y % 6 == 0 || (x % 7 > 1 && x % 7 < 5 && y % 7 > 1 && y % 7 < 5)
+            } else {
+                (seed ^ (x * 73 + y * 151)).count_ones() % 2 == 0
+            };
             if on {
                 cells.push_str(&format!(r#"<rect x="{x}" y="{y}" width="1" height="1"/>"#));
             }
@@ -301,7 +334,8 @@ async fn must_get() -> Response {
 }
 
 async fn sns_dispatch(State(em): State<Emulator>, uri: axum::http::Uri) -> Response {
-    let q: HashMap<String, String> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let q: HashMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
     match uri.path() {
         "/sns/oauth2/access_token" => {
@@ -344,7 +378,9 @@ async fn sns_dispatch(State(em): State<Emulator>, uri: axum::http::Uri) -> Respo
             }
             let Some(rt) = get("refresh_token") else { return wx_error(41003, "refresh_token missing") };
             let mut inner = em.inner.lock().expect("state");
-            let Some((rapp, scope, issued, current)) = inner.refresh.get(&rt).cloned() else { return wx_error(40030, "invalid refresh_token") };
+            let Some((rapp, scope, issued, current)) = inner.refresh.get(&rt).cloned() else {
+                return wx_error(40030, "invalid refresh_token");
+            };
             if rapp != app {
                 return wx_error(40030, "invalid refresh_token");
             }

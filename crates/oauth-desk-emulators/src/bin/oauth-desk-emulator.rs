@@ -41,7 +41,11 @@ async fn main() -> std::io::Result<()> {
     let cli = Cli::parse();
     let running = match cli.which {
         Which::Salesforce { accounts, session_seconds } => {
-            let config = oauth_desk_emulators::salesforce::Config { accounts, session_ttl: Duration::from_secs(session_seconds), ..Default::default() };
+            let config = oauth_desk_emulators::salesforce::Config {
+                accounts,
+                session_ttl: Duration::from_secs(session_seconds),
+                ..Default::default()
+            };
             eprintln!("client id {}  client secret {}", config.client_id, config.client_secret);
             oauth_desk_emulators::salesforce::start(config, cli.port).await?.1
         }

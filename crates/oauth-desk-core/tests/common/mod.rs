@@ -1,0 +1,73 @@
+//! Helpers shared by the core's integration tests: sessions pointed at emulators on 127.0.0.1.
+#![allow(dead_code)]
+
+use oauth_desk_core::profile::{SalesforceConfig, WechatEndpoints, WechatOfficialAccountConfig, WechatScope, WechatWebsiteConfig};
+use oauth_desk_core::{Clock, HttpClient, HttpConfig, Profile, ProfileSecrets, Provider, Secret, Session, SystemClock};
+use oauth_desk_emulators::{salesforce, wechat, Running};
+use std::sync::Arc;
+
+pub fn http() -> HttpClient {
+    HttpClient::new(HttpConfig::default()).expect("http client")
+}
+
+pub fn salesforce_profile(base: &str) -> Profile {
+    let mut p = Profile::new(
+        "sf",
+        salesforce::Config::default().client_id,
+        Provider::Salesforce(SalesforceConfig { login: base.to_string(), ..Default::default() }),
+    );
+    p.redirect_uri = Some("https://app.example.com/oauth/callback".into());
+    p.username = Some("ada@example.com".into());
+    p
+}
+
+pub fn salesforce_secrets() -> ProfileSecrets {
+    let c = salesforce::Config::default();
+    ProfileSecrets {
+        client_secret: Some(Secret::new(c.client_secret)),
+        password: Some(Secret::new(c.users[0].password.clone())),
+        security_token: Some(Secret::new(c.users[0].security_token.clone())),
+    }
+}
+
+pub async fn salesforce(config: salesforce::Config) -> (salesforce::Emulator, Running) {
+    salesforce::start(config, 0).await.expect("salesforce emulator")
+}
+
+pub fn sf_session(base: &str, clock: Arc<dyn Clock>) -> Session {
+    Session::new(salesforce_profile(base), salesforce_secrets(), http(), clock)
+}
+
+pub fn system() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
+pub async fn wechat(config: wechat::Config) -> (wechat::Emulator, Running) {
+    wechat::start(config, 0).await.expect("wechat emulator")
+}
+
+pub fn wechat_endpoints(base: &str) -> WechatEndpoints {
+    WechatEndpoints { open_base: base.to_string(), api_base: base.to_string() }
+}
+
+pub fn wechat_oa_session(base: &str, scope: WechatScope) -> Session {
+    let app = &wechat::Config::default().apps[0];
+    let mut p = Profile::new(
+        "wx",
+        app.appid.clone(),
+        Provider::WechatOfficialAccount(WechatOfficialAccountConfig { scope, lang: "zh_CN".into(), endpoints: wechat_endpoints(base) }),
+    );
+    p.redirect_uri = Some("https://wx.example.com/auth/wechat?from=desk".into());
+    Session::new(p, ProfileSecrets { client_secret: Some(Secret::new(app.secret.clone())), ..Default::default() }, http(), system())
+}
+
+pub fn wechat_web_session(base: &str) -> Session {
+    let app = &wechat::Config::default().apps[1];
+    let mut p = Profile::new(
+        "wxweb",
+        app.appid.clone(),
+        Provider::WechatWebsite(WechatWebsiteConfig { lang: "en".into(), endpoints: wechat_endpoints(base) }),
+    );
+    p.redirect_uri = Some("https://www.example.com/login/wechat".into());
+    Session::new(p, ProfileSecrets { client_secret: Some(Secret::new(app.secret.clone())), ..Default::default() }, http(), system())
+}

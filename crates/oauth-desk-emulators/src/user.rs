@@ -1,0 +1,86 @@
+//! A scripted user with a browser: what a person does on each emulator's pages (fill the login
+//! form, press Allow or Deny, confirm on the phone), done over HTTP so that core and CLI tests can
+//! walk the authorization-code flow without a window. Returns where the provider redirected.
+
+use std::collections::HashMap;
+
+pub type Result<T> = std::result::Result<T, String>;
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("reqwest client")
+}
+
+fn location(r: &reqwest::Response) -> Result<String> {
+    r.headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .ok_or_else(|| format!("expected a redirect, got HTTP {}", r.status()))
+}
+
+/// The hidden inputs of the first form on a page, plus its action.
+pub fn form_fields(html: &str) -> (String, HashMap<String, String>) {
+    let action = html.split("action=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("").to_string();
+    let mut fields = HashMap::new();
+    for chunk in html.split("<input").skip(1) {
+        let attr = |name: &str| chunk.split(&format!("{name}=\"")).nth(1).and_then(|s| s.split('"').next()).map(unescape);
+        if attr("type").as_deref() == Some("hidden") {
+            if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
+                fields.insert(n, v);
+            }
+        }
+    }
+    (action, fields)
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+fn origin(url: &str) -> Result<String> {
+    let u = url::Url::parse(url).map_err(|e| e.to_string())?;
+    Ok(u.origin().ascii_serialization())
+}
+
+/// Opens the Salesforce authorize URL, fills the login form and presses "Log In and Allow"
+/// (or "Deny"). Returns the redirect the emulator sent.
+pub async fn salesforce_sign_in(authorize_url: &str, username: &str, password: &str, allow: bool) -> Result<String> {
+    let c = client();
+    let page = c.get(authorize_url).send().await.map_err(|e| e.to_string())?;
+    if page.status().is_redirection() {
+        return location(&page);
+    }
+    let html = page.text().await.map_err(|e| e.to_string())?;
+    let (action, mut fields) = form_fields(&html);
+    fields.insert("username".into(), username.into());
+    fields.insert("pw".into(), password.into());
+    fields.insert("action".into(), if allow { "login" } else { "deny" }.into());
+    let r = c.post(format!("{}{action}", origin(authorize_url)?)).form(&fields).send().await.map_err(|e| e.to_string())?;
+    if !r.status().is_redirection() {
+        let body = r.text().await.unwrap_or_default();
+        let err = body.split("id=\"error\">").nth(1).and_then(|s| s.split('<').next()).unwrap_or("no redirect");
+        return Err(format!("login page said: {err}"));
+    }
+    location(&r)
+}
+
+/// Opens a WeChat authorize or QR-login URL and answers it: `snsapi_base` redirects at once;
+/// the consent and QR pages get Allow / Confirm (or Deny / Cancel).
+pub async fn wechat_authorize(authorize_url: &str, allow: bool) -> Result<String> {
+    let c = client();
+    // The fragment never reaches a server; a browser drops it too.
+    let url = authorize_url.split('#').next().unwrap_or(authorize_url);
+    let page = c.get(url).send().await.map_err(|e| e.to_string())?;
+    if page.status().is_redirection() {
+        return location(&page);
+    }
+    let html = page.text().await.map_err(|e| e.to_string())?;
+    if html.contains("Oops!") {
+        let err = html.split("id=\"error\">").nth(1).and_then(|s| s.split('<').next()).unwrap_or("error");
+        return Err(format!("WeChat page said: {err}"));
+    }
+    let (action, mut fields) = form_fields(&html);
+    fields.insert("action".into(), if allow { "allow" } else { "deny" }.into());
+    let r = c.post(format!("{}{action}", origin(url)?)).form(&fields).send().await.map_err(|e| e.to_string())?;
+    location(&r)
+}
