@@ -59,6 +59,24 @@ impl RawResponse {
 
     /// The error for a body that is not the JSON we expected: empty, HTML, truncated, other.
     pub fn not_json(&self, parse_error: Option<serde_json::Error>) -> Error {
+        let parse_error = match parse_error {
+            Some(e) => Some(e),
+            None => match serde_json::from_slice::<serde_json::Value>(&self.body) {
+                Err(e) => Some(e),
+                Ok(v) if !v.is_object() => {
+                    let kind = match v {
+                        serde_json::Value::Array(_) => "an array",
+                        serde_json::Value::String(_) => "a string",
+                        serde_json::Value::Null => "null",
+                        _ => "a scalar",
+                    };
+                    return Error::unexpected(format!("the response is JSON {kind}, not a JSON object"))
+                        .with_status(self.status)
+                        .at(&self.endpoint);
+                }
+                Ok(_) => None,
+            },
+        };
         let text = String::from_utf8_lossy(&self.body);
         let trimmed = text.trim_start();
         let e = if self.body.is_empty() || trimmed.is_empty() {

@@ -55,8 +55,18 @@ pub fn router() -> Router {
         .route("/wechat-error-text-plain", any(|| async { with_type(StatusCode::OK, "text/plain", r#"{"errcode":40029,"errmsg":"invalid code, rid: 6581a2b3-4c5d6e7f-0a1b2c3d"}"#) }))
 }
 
+/// One chunk, a pause (so the status line, headers and chunk are on the wire), then a failure.
 fn futures_like_stream() -> impl futures::Stream<Item = Result<&'static str, std::io::Error>> {
-    futures::stream::iter(vec![Ok(r#"{"access_token":"par"#), Err(std::io::Error::other("connection reset by emulator"))])
+    futures::stream::unfold(0u8, |n| async move {
+        match n {
+            0 => Some((Ok(r#"{"access_token":"par"#), 1)),
+            1 => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Some((Err(std::io::Error::other("connection reset by emulator")), 2))
+            }
+            _ => None,
+        }
+    })
 }
 
 /// Starts the faults server on 127.0.0.1.

@@ -1,0 +1,90 @@
+//! The OS keyring for real: Secret Service over D-Bus (GNOME Keyring in the test session that
+//! `scripts/with-keyring.sh` starts). Profiles on disk never hold a secret.
+
+mod common;
+
+use oauth_desk_core::storage::{JsonFileProfileStore, KeyringSecretStore, SecretKey, SecretStore};
+use oauth_desk_core::{Desk, Profile, ProfileSecrets, Provider, ProviderKind, Secret, SystemClock};
+use oauth_desk_emulators::salesforce;
+use std::sync::Arc;
+
+fn keyring() -> KeyringSecretStore {
+    KeyringSecretStore::open(format!("oauth-desk-test-{}", std::process::id())).unwrap_or_else(|e| {
+        panic!("no OS keyring: {e}\nRun the tests through scripts/with-keyring.sh (or the README's test command), which starts D-Bus and an unlocked GNOME Keyring.")
+    })
+}
+
+#[test]
+fn set_get_delete_round_trip() {
+    let k = keyring();
+    let id = oauth_desk_core::profile::new_profile_id();
+    assert_eq!(k.get(&id, SecretKey::ClientSecret).unwrap(), None);
+    k.set(&id, SecretKey::ClientSecret, &Secret::new("s3cr3t ünïcode 密钥")).unwrap();
+    assert_eq!(k.get(&id, SecretKey::ClientSecret).unwrap().unwrap().expose(), "s3cr3t ünïcode 密钥");
+    assert_eq!(k.get(&id, SecretKey::Password).unwrap(), None, "keys are separate");
+    k.delete(&id, SecretKey::ClientSecret).unwrap();
+    assert_eq!(k.get(&id, SecretKey::ClientSecret).unwrap(), None);
+    k.delete(&id, SecretKey::ClientSecret).expect("deleting twice is fine");
+}
+
+#[tokio::test]
+async fn tokens_survive_a_restart_and_never_touch_the_profile_file() {
+    let (_em, srv) = salesforce::start(salesforce::Config::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let service = format!("oauth-desk-test-{}-restart", std::process::id());
+    let open = || {
+        Desk::new(
+            Box::new(JsonFileProfileStore::new(dir.path())),
+            Arc::new(KeyringSecretStore::open(service.clone()).expect("keyring")),
+            common::http(),
+            Arc::new(SystemClock),
+        )
+    };
+    let desk = open();
+    let mut p = common::salesforce_profile(&srv.base_url());
+    p.name = "acme".into();
+    desk.save(&p).unwrap();
+    let secrets = common::salesforce_secrets();
+    desk.set_secret(&p, SecretKey::ClientSecret, secrets.client_secret.as_ref()).unwrap();
+    desk.set_secret(&p, SecretKey::Password, secrets.password.as_ref()).unwrap();
+    desk.set_secret(&p, SecretKey::SecurityToken, secrets.security_token.as_ref()).unwrap();
+    let token = desk.session(&p, ProfileSecrets::default()).unwrap().grant_password(None).await.unwrap();
+    drop(desk);
+
+    let desk = open(); // "restart"
+    let p = desk.find("acme").unwrap();
+    let stored = desk.stored_token(&p).unwrap().expect("token from the keyring");
+    assert_eq!(stored.access_token, token.access_token);
+    let info = desk.session(&p, ProfileSecrets::default()).unwrap().salesforce_userinfo().await.unwrap();
+    assert_eq!(info["email"], "ada@example.com");
+
+    let file = std::fs::read_to_string(dir.path().join("profiles.json")).unwrap();
+    for secret in [secrets.client_secret.unwrap(), secrets.password.unwrap(), secrets.security_token.unwrap(), token.access_token] {
+        assert!(!file.contains(secret.expose()), "a secret reached profiles.json");
+    }
+    desk.remove("acme").unwrap();
+    assert!(desk.stored_token(&p).unwrap().is_none(), "removing a profile removes its secrets");
+    assert!(!desk.has_secret(&p, SecretKey::ClientSecret).unwrap());
+}
+
+#[test]
+fn names_are_unique_and_export_has_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = Desk::new(Box::new(JsonFileProfileStore::new(dir.path())), Arc::new(keyring()), common::http(), Arc::new(SystemClock));
+    let mut a = Profile::new("a", "id-a", Provider::default_for(ProviderKind::Salesforce));
+    a.redirect_uri = Some("https://app.example.com/cb".into());
+    desk.save(&a).unwrap();
+    desk.set_secret(&a, SecretKey::ClientSecret, Some(&Secret::new("hidden-secret"))).unwrap();
+    let dup = Profile::new("a", "id-b", Provider::default_for(ProviderKind::Salesforce));
+    assert!(desk.save(&dup).unwrap_err().message.contains("already exists"));
+    desk.duplicate("a", "b").unwrap();
+    let doc = desk.export(&[]).unwrap();
+    let text = serde_json::to_string(&doc).unwrap();
+    assert!(!text.contains("hidden-secret"));
+    assert!(doc.profiles.iter().all(|p| p.id.is_empty()), "export drops ids");
+    assert!(desk.import(doc.clone(), false).unwrap_err().message.contains("already exists"));
+    assert_eq!(desk.import(doc, true).unwrap(), ["a", "b"]);
+    assert_eq!(desk.list().unwrap().len(), 2);
+    desk.remove("a").unwrap();
+    desk.remove("b").unwrap();
+}
