@@ -84,3 +84,45 @@ pub async fn wechat_authorize(authorize_url: &str, allow: bool) -> Result<String
     let r = c.post(format!("{}{action}", origin(url)?)).form(&fields).send().await.map_err(|e| e.to_string())?;
     location(&r)
 }
+
+/// Signs in through `oidc-provider`'s own login and consent pages (devInteractions): follows
+/// its redirects with a cookie jar, fills the login form, presses Continue on consent.
+/// Returns the redirect to the client's redirect URI.
+pub async fn oidc_sign_in(authorize_url: &str, login: &str, password: &str, redirect_prefix: &str) -> Result<String> {
+    let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().map_err(|e| e.to_string())?;
+    let base = url::Url::parse(authorize_url).map_err(|e| e.to_string())?;
+    let mut next = authorize_url.to_string();
+    let mut pending_post: Option<(String, HashMap<String, String>)> = None;
+    for _ in 0..12 {
+        let r = match pending_post.take() {
+            Some((url, form)) => c.post(&url).form(&form).send().await,
+            None => c.get(&next).send().await,
+        }
+        .map_err(|e| e.to_string())?;
+        if r.status().is_redirection() {
+            let loc = location(&r)?;
+            let abs = base.join(&loc).map_err(|e| e.to_string())?.to_string();
+            if abs.starts_with(redirect_prefix) {
+                return Ok(abs);
+            }
+            next = abs;
+            continue;
+        }
+        let status = r.status();
+        let html = r.text().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            let msg = html.split("<pre>").nth(1).and_then(|s| s.split("</pre>").next()).unwrap_or("");
+            return Err(format!("oidc-provider answered HTTP {status}: {}", msg.trim()));
+        }
+        let (action, mut fields) = form_fields(&html);
+        if action.is_empty() {
+            return Err("no form on the interaction page".into());
+        }
+        if html.contains("name=\"login\"") {
+            fields.insert("login".into(), login.into());
+            fields.insert("password".into(), password.into());
+        }
+        pending_post = Some((base.join(&action).map_err(|e| e.to_string())?.to_string(), fields));
+    }
+    Err("too many steps without reaching the redirect URI".into())
+}

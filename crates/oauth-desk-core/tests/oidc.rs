@@ -1,0 +1,90 @@
+//! Standard OAuth 2.0 / OpenID Connect against the real `oidc-provider`: discovery, the
+//! authorization code with PKCE through its login and consent pages, refresh, client
+//! credentials, password (registered grant), userinfo, introspection, revocation.
+
+mod common;
+
+use common::*;
+use oauth_desk_core::generic::ApiRequest;
+use oauth_desk_core::profile::ClientAuth;
+use oauth_desk_core::token::ExpirySource;
+use oauth_desk_core::{ErrorCode, Grant, WhichToken};
+use oauth_desk_emulators::user;
+use url::Url;
+
+#[tokio::test]
+async fn discovery_code_flow_with_pkce_refresh_userinfo_introspect_revoke() {
+    let oidc = start_oidc();
+    for (client, auth) in [("desk-basic", ClientAuth::Basic), ("desk-post", ClientAuth::Body)] {
+        let session = oidc_session(&oidc.issuer, client, auth);
+        let endpoints = session.endpoints().await.unwrap().clone();
+        assert_eq!(endpoints.token.unwrap().as_str(), format!("{}/token", oidc.issuer), "discovered");
+        let pending = session.authorize(None).await.unwrap();
+        let q: std::collections::HashMap<_, _> = Url::parse(&pending.authorize_url).unwrap().query_pairs().into_owned().collect();
+        assert_eq!(q["prompt"], "consent", "extra authorize parameters are sent");
+        assert!(q.contains_key("nonce"), "a nonce goes with openid");
+        let redirect = user::oidc_sign_in(&pending.authorize_url, "ada", "any", "https://app.example.com/").await.unwrap();
+        let t = session.complete_redirect(&pending, &Url::parse(&redirect).unwrap()).await.unwrap();
+        assert_eq!(t.expiry_source, ExpirySource::ExpiresIn);
+        assert!(t.refresh_token.is_some(), "offline_access gives a refresh token");
+        let id = t.decoded_id_token().expect("an id_token");
+        assert_eq!(id.claims["sub"], "ada");
+        assert_eq!(id.claims["aud"], client);
+
+        let info = session.userinfo(None).await.unwrap();
+        assert_eq!(info["email"], "ada@example.com");
+        let intro = session.introspect(WhichToken::Access).await.unwrap();
+        assert_eq!(intro["active"], true);
+        assert_eq!(intro["client_id"], client);
+
+        let r = session.refresh().await.unwrap();
+        assert_ne!(r.access_token, t.access_token);
+        assert!(r.refresh_token.is_some());
+
+        session.revoke(WhichToken::Access).await.unwrap();
+        assert!(session.token().await.is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_code_verifier_is_refused_by_the_real_server() {
+    let oidc = start_oidc();
+    let session = oidc_session(&oidc.issuer, "desk-basic", ClientAuth::Basic);
+    let mut pending = session.authorize(None).await.unwrap();
+    let redirect = user::oidc_sign_in(&pending.authorize_url, "ada", "x", "https://app.example.com/").await.unwrap();
+    pending.pkce_verifier = Some(oauth_desk_core::Secret::new("a".repeat(50)));
+    let e = session.complete_redirect(&pending, &Url::parse(&redirect).unwrap()).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidGrant, "{e}");
+    assert_eq!(e.provider_code(), Some("invalid_grant"));
+}
+
+#[tokio::test]
+async fn client_credentials_password_and_an_authenticated_request() {
+    let oidc = start_oidc();
+    let session = oidc_session(&oidc.issuer, "desk-basic", ClientAuth::Basic);
+    let t = session.grant_password(None).await.unwrap();
+    assert_eq!(t.grant, Grant::Password);
+    let me = session
+        .request(&ApiRequest { method: "GET".into(), url: "/me".into(), headers: vec![], body: None })
+        .await
+        .unwrap();
+    assert_eq!(me.status, 200, "relative URL resolved against the issuer");
+    assert_eq!(me.json.unwrap()["sub"], "ada");
+
+    let cc = oidc_session(&oidc.issuer, "desk-post", ClientAuth::Body);
+    let t = cc.grant_client_credentials().await.unwrap();
+    assert_eq!(t.grant, Grant::ClientCredentials);
+    assert!(t.expires_at.is_some());
+    assert_eq!(cc.introspect(WhichToken::Access).await.unwrap()["active"], true);
+
+    let mut wrong = oidc_session(&oidc.issuer, "desk-basic", ClientAuth::Basic).profile().clone();
+    wrong.username = Some("ada".into());
+    let bad = oauth_desk_core::Session::new(
+        wrong,
+        oauth_desk_core::ProfileSecrets { client_secret: Some(oauth_desk_core::Secret::new("nope")), ..Default::default() },
+        http(),
+        system(),
+    );
+    let e = bad.grant_client_credentials().await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidClient, "{e}");
+}
