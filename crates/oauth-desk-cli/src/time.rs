@@ -44,7 +44,7 @@ mod tests {
     fn formats() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::rfc3339(1_278_448_384_422), "2010-07-06T20:33:04Z");
-        assert_eq!(super::rfc3339(1_795_254_938_000), "2026-11-21T08:55:38Z");
+        assert_eq!(super::rfc3339(1_795_251_338_000), "2026-11-21T08:55:38Z");
         assert_eq!(super::human(7140), "in 1h 59m");
         assert_eq!(super::human(-61), "expired 1m 1s ago");
     }

@@ -8,6 +8,7 @@
 
 pub mod faults;
 pub mod html;
+pub mod oidc;
 pub mod salesforce;
 pub mod soql;
 pub mod user;

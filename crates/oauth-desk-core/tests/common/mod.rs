@@ -72,43 +72,7 @@ pub fn wechat_web_session(base: &str) -> Session {
     Session::new(p, ProfileSecrets { client_secret: Some(Secret::new(app.secret.clone())), ..Default::default() }, http(), system())
 }
 
-/// The real `oidc-provider`, started from `tests/oidc` (install it with `npm ci` there; the
-/// README's test command does). Stopped when dropped.
-pub struct Oidc {
-    pub issuer: String,
-    child: std::process::Child,
-}
-
-impl Drop for Oidc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn start_oidc() -> Oidc {
-    use std::io::BufRead;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc");
-    assert!(
-        dir.join("node_modules/oidc-provider").exists(),
-        "oidc-provider is not installed: run `npm ci --prefix tests/oidc` (the README's test command does)"
-    );
-    let mut child = std::process::Command::new("node")
-        .arg("server.mjs")
-        .current_dir(&dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("node must be on PATH to run oidc-provider");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    let mut reader = std::io::BufReader::new(stdout);
-    reader.read_line(&mut line).expect("oidc-provider output");
-    // Keep draining its output, so that a later write never meets a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let issuer = line.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("oidc-provider said `{line}`")).to_string();
-    Oidc { issuer, child }
-}
+pub use oauth_desk_emulators::oidc::start as start_oidc;
 
 pub fn oidc_session(issuer: &str, client: &str, auth: oauth_desk_core::profile::ClientAuth) -> Session {
     use oauth_desk_core::profile::Oauth2Config;

@@ -1,0 +1,291 @@
+//! The `oauth-desk` binary end to end: every command, against the emulators and the real
+//! oidc-provider on 127.0.0.1, with secrets in the real keyring (run through
+//! scripts/with-keyring.sh). Each test has its own data directory and keyring service.
+
+use oauth_desk_emulators::{salesforce, user, wechat};
+use std::io::{BufRead, Write};
+use std::process::{Command, Output, Stdio};
+
+struct Desk {
+    dir: tempfile::TempDir,
+    service: String,
+}
+
+impl Desk {
+    fn new(test: &str) -> Self {
+        Desk { dir: tempfile::tempdir().unwrap(), service: format!("oauth-desk-cli-test-{}-{test}", std::process::id()) }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("oauth-desk"));
+        c.args(args)
+            .env("OAUTH_DESK_DATA_DIR", self.dir.path())
+            .env("OAUTH_DESK_KEYRING_SERVICE", &self.service)
+            .env_remove("OAUTH_DESK_CLIENT_SECRET")
+            .env_remove("OAUTH_DESK_PASSWORD")
+            .env_remove("OAUTH_DESK_SECURITY_TOKEN")
+            .env_remove("OAUTH_DESK_SECRETS");
+        c
+    }
+
+    /// Runs a command off the async runtime (the emulators serve on it meanwhile).
+    async fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut c = self.cmd(args);
+        let input = stdin.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("oauth-desk runs");
+            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            child.wait_with_output().unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin).await;
+        assert!(out.status.success(), "`oauth-desk {}` failed ({:?}):\n{}", args.join(" "), out.status.code(), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    async fn fails(&self, args: &[&str], stdin: &str, code: i32) -> String {
+        let out = self.run(args, stdin).await;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(code), "`oauth-desk {}` exit code; stderr:\n{stderr}", args.join(" "));
+        stderr
+    }
+
+    fn profiles_file(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("profiles.json")).unwrap_or_default()
+    }
+}
+
+const SF_SECRET: &str = "EMULATOR0CONSUMER0SECRET";
+
+async fn salesforce_profile(desk: &Desk, base: &str) {
+    let c = salesforce::Config::default();
+    desk.ok(
+        &["profile", "add", "sf", "--kind", "salesforce", "--login", base, "--client-id", &c.client_id, "--username", "ada@example.com",
+          "--redirect-uri", "https://app.example.com/oauth/callback", "--client-secret-stdin"],
+        &format!("{SF_SECRET}\n"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_are_created_edited_shared_and_hold_no_secret() {
+    let desk = Desk::new("profiles");
+    salesforce_profile(&desk, "https://acme.my.salesforce.com").await;
+    let list = desk.ok(&["profile", "list"], "").await;
+    assert!(list.contains("sf") && list.contains("salesforce"), "{list}");
+    let show: serde_json::Value = serde_json::from_str(&desk.ok(&["profile", "show", "sf", "--json"], "").await).unwrap();
+    assert_eq!(show["secrets_stored"]["client_secret"], true);
+    assert_eq!(show["profile"]["provider"]["login"], "https://acme.my.salesforce.com");
+    assert!(!show.to_string().contains(SF_SECRET), "show never prints a secret");
+    assert!(!desk.profiles_file().contains(SF_SECRET), "no secret in profiles.json");
+
+    desk.ok(&["profile", "edit", "sf", "--rename", "acme", "--api-version", "v61.0", "--param", "prompt=login"], "").await;
+    desk.ok(&["profile", "duplicate", "acme", "acme-copy"], "").await;
+    let export = desk.dir.path().join("export.json");
+    desk.ok(&["profile", "export", "--out", export.to_str().unwrap()], "").await;
+    let exported = std::fs::read_to_string(&export).unwrap();
+    assert!(exported.contains("\"api_version\": \"61.0\"") && exported.contains("\"prompt\": \"login\""), "{exported}");
+    assert!(!exported.contains(SF_SECRET));
+    desk.ok(&["profile", "remove", "acme"], "").await;
+    desk.ok(&["profile", "remove", "acme-copy"], "").await;
+    let imported = desk.ok(&["profile", "import", export.to_str().unwrap()], "").await;
+    assert!(imported.contains("acme, acme-copy"), "{imported}");
+    let stderr = desk.fails(&["profile", "import", export.to_str().unwrap()], "", 2).await;
+    assert!(stderr.contains("already exists"), "{stderr}");
+
+    let stderr = desk.fails(&["profile", "add", "bad", "--kind", "salesforce", "--client-id", "x", "--login", "ftp://x"], "", 2).await;
+    assert!(stderr.contains("Salesforce login host `ftp://x` must be an http(s) URL"), "{stderr}");
+    let stderr = desk.fails(&["profile", "add", "w", "--kind", "wechat_website", "--client-id", "wx1", "--scope", "snsapi_base"], "", 2).await;
+    assert!(stderr.contains("snsapi_login"), "{stderr}");
+    let stderr = desk.fails(&["token", "nobody"], "", 2).await;
+    assert!(stderr.contains("no profile named `nobody`") && stderr.contains("profiles here: acme"), "{stderr}");
+    let stderr = desk.fails(&["profile", "add", "x", "--kind", "nonsense", "--client-id", "c"], "", 2).await;
+    assert!(stderr.contains("unknown provider kind"), "{stderr}");
+    desk.fails(&["query"], "", 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_password_grant_and_queries_in_every_format() {
+    let (_em, srv) = salesforce::start(salesforce::Config { accounts: 1000, ..Default::default() }, 0).await.unwrap();
+    let desk = Desk::new("sf-password");
+    salesforce_profile(&desk, &srv.base_url()).await;
+
+    let stderr = desk.fails(&["login", "password", "sf", "--password-stdin", "--security-token-stdin"], "Passw0rd!\nWRONGTOKEN\n", 3).await;
+    assert!(stderr.contains("authentication failure") && stderr.contains("Summer '23"), "{stderr}");
+    assert!(!stderr.contains("Passw0rd!") && !stderr.contains("WRONGTOKEN") && !stderr.contains(SF_SECRET), "secrets in: {stderr}");
+
+    let out = desk.ok(&["login", "password", "sf", "--password-stdin", "--security-token-stdin", "--remember"], "Passw0rd!\nSECTOKEN42\n").await;
+    assert!(out.contains("with the password grant") && out.contains("estimated from the session length"), "{out}");
+    assert!(!desk.profiles_file().contains("Passw0rd!"));
+
+    let csv_path = desk.dir.path().join("accounts.csv");
+    desk.ok(&["query", "sf", "SELECT Id, Name, Owner.Name, Parent.Name FROM Account", "--format", "csv", "--batch-size", "200", "--out", csv_path.to_str().unwrap()], "").await;
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "Id,Name,Owner.Name,Parent.Name");
+    assert_eq!(lines.len(), 1 + 980, "980 live accounts, header first");
+    assert!(lines.iter().any(|l| l.contains("\"Smith, Jones & \"\"Partners\"\" 000011\"")), "CSV quoting");
+    assert!(csv.contains("腾讯示例科技有限公司 000007"), "UTF-8 kept");
+
+    let json: serde_json::Value = serde_json::from_str(&desk.ok(&["query", "sf", "SELECT Name, Owner.Name FROM Account LIMIT 3", "--format", "json"], "").await).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3);
+    assert_eq!(json[1]["Owner"], serde_json::json!({"Name": "Grace Hopper"}), "nested, without attributes");
+    let nd = desk.ok(&["query", "sf", "SELECT Id FROM Account", "--format", "ndjson", "--max-rows", "250", "--batch-size", "200"], "").await;
+    assert_eq!(nd.lines().count(), 250, "stopped early");
+    let all = desk.ok(&["query", "sf", "SELECT Id FROM Account", "--format", "ndjson", "--all"], "").await;
+    assert_eq!(all.lines().count(), 1000, "queryAll includes deleted rows");
+    let table = desk.ok(&["query", "sf", "SELECT Id, Name FROM Account LIMIT 2"], "").await;
+    assert!(table.contains("Account 000002"), "{table}");
+
+    let missing = desk.dir.path().join("never.csv");
+    let stderr = desk.fails(&["query", "sf", "SELECT Id FRM Account", "--format", "csv", "--out", missing.to_str().unwrap()], "", 5).await;
+    assert!(stderr.contains("MALFORMED_QUERY") && stderr.contains("unexpected token: 'FRM'"), "{stderr}");
+    assert!(!missing.exists(), "a failed query leaves no file");
+    let leftovers: Vec<_> = std::fs::read_dir(desk.dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".oauth-desk-query")).collect();
+    assert!(leftovers.is_empty(), "no temporary file left behind");
+
+    let token: serde_json::Value = serde_json::from_str(&desk.ok(&["token", "sf", "--json"], "").await).unwrap();
+    assert_eq!(token["grant"], "password");
+    assert_eq!(token["expiry_source"], "session_estimate");
+    assert!(token["access_token"].as_str().unwrap().contains('…'), "masked by default");
+    let full: serde_json::Value = serde_json::from_str(&desk.ok(&["token", "sf", "--json", "--show-secrets"], "").await).unwrap();
+    assert!(full["access_token"].as_str().unwrap().starts_with("00DEMU"), "shown when asked");
+
+    // The password was remembered, so a refresh renews with it.
+    desk.ok(&["refresh", "sf"], "").await;
+    let versions = desk.ok(&["versions", "sf"], "").await;
+    assert!(versions.contains("62.0"));
+    let id: serde_json::Value = serde_json::from_str(&desk.ok(&["identity", "sf"], "").await).unwrap();
+    assert_eq!(id["username"], "ada@example.com");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_code_flow_by_pasting_the_redirect_then_revoke() {
+    let (em, srv) = salesforce::start(salesforce::Config::default(), 0).await.unwrap();
+    let desk = Desk::new("sf-paste");
+    salesforce_profile(&desk, &srv.base_url()).await;
+    let url = desk.ok(&["login", "url", "sf"], "").await;
+    let redirect = user::salesforce_sign_in(url.trim(), "ada@example.com", "Passw0rd!", true).await.unwrap();
+    let out = desk.ok(&["login", "paste", "sf", &redirect], "").await;
+    assert!(out.contains("authorization_code grant") && out.contains("refresh token"), "{out}");
+    em.expire_sessions();
+    let info: serde_json::Value = serde_json::from_str(&desk.ok(&["userinfo", "sf"], "").await).unwrap();
+    assert_eq!(info["email"], "ada@example.com", "refreshed after 401 INVALID_SESSION_ID");
+    assert_eq!(em.stats().token_requests.get("refresh_token"), Some(&1));
+
+    // A redirect from another attempt is refused.
+    let url2 = desk.ok(&["login", "url", "sf"], "").await;
+    let url3 = desk.ok(&["login", "url", "sf"], "").await;
+    let stale = user::salesforce_sign_in(url2.trim(), "ada@example.com", "Passw0rd!", true).await.unwrap();
+    let _ = url3;
+    let stderr = desk.fails(&["login", "paste", "sf", &stale], "", 3).await;
+    assert!(stderr.contains("state does not match"), "{stderr}");
+
+    let denied_url = desk.ok(&["login", "url", "sf"], "").await;
+    let denied = user::salesforce_sign_in(denied_url.trim(), "ada@example.com", "Passw0rd!", false).await.unwrap();
+    let stderr = desk.fails(&["login", "paste", "sf"], &format!("{denied}\n"), 3).await;
+    assert!(stderr.contains("declined") && stderr.contains("access_denied"), "{stderr}");
+
+    desk.ok(&["revoke", "sf", "--refresh"], "").await;
+    let stderr = desk.fails(&["identity", "sf"], "", 3).await;
+    assert!(stderr.contains("no token"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sign_in_with_a_loopback_redirect() {
+    let (_em, srv) = salesforce::start(salesforce::Config::default(), 0).await.unwrap();
+    let desk = Desk::new("sf-browser");
+    salesforce_profile(&desk, &srv.base_url()).await;
+    let mut cmd = desk.cmd(&["login", "browser", "sf", "--no-open", "--port", "0", "--wait", "30"]);
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let url = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "the CLI ended before printing the URL");
+            if line.trim_start().starts_with("http") {
+                return line.trim().to_string();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let loopback = user::salesforce_sign_in(&url, "ada@example.com", "Passw0rd!", true).await.unwrap();
+    assert!(loopback.starts_with("http://127.0.0.1:") && loopback.contains("/callback?code="), "{loopback}");
+    let page = reqwest::get(&loopback).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("You can close this tab"));
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("authorization_code grant"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wechat_code_from_the_phone_userinfo_and_token_check() {
+    let (em, srv) = wechat::start(wechat::Config::default(), 0).await.unwrap();
+    let desk = Desk::new("wechat");
+    let app = &wechat::Config::default().apps[0];
+    desk.ok(
+        &["profile", "add", "wx", "--kind", "wechat_official_account", "--client-id", &app.appid, "--scope", "snsapi_userinfo",
+          "--redirect-uri", "https://wx.example.com/cb", "--open-base", &srv.base_url(), "--api-base", &srv.base_url(), "--client-secret-stdin"],
+        &format!("{}\n", app.secret),
+    )
+    .await;
+    let url = desk.ok(&["login", "url", "wx"], "").await;
+    assert!(url.trim().ends_with("#wechat_redirect"));
+    let redirect = user::wechat_authorize(url.trim(), true).await.unwrap();
+    let code = url::Url::parse(&redirect).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    desk.ok(&["login", "paste", "wx", &code], "").await;
+    let info: serde_json::Value = serde_json::from_str(&desk.ok(&["userinfo", "wx", "--lang", "en"], "").await).unwrap();
+    assert_eq!(info["nickname"], "微信用户 Ada");
+    assert!(desk.ok(&["check", "wx"], "").await.contains("is valid"));
+    em.expire_tokens();
+    let stderr = desk.fails(&["check", "wx"], "", 3).await;
+    assert!(stderr.contains("42001") && stderr.contains("request id"), "{stderr}");
+    desk.ok(&["userinfo", "wx"], "").await;
+    assert_eq!(em.stats().refresh_calls, 1);
+    let stderr = desk.fails(&["login", "paste", "wx", &code], "", 3).await;
+    assert!(stderr.contains("40163") && stderr.contains("single-use"), "{stderr}");
+    let stderr = desk.fails(&["login", "password", "wx"], "", 3).await;
+    assert!(stderr.contains("WeChat has no password grant"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generic_oidc_client_credentials_password_request_and_introspect() {
+    let oidc = oauth_desk_emulators::oidc::start();
+    let desk = Desk::new("oidc");
+    desk.ok(&["profile", "add", "idp", "--kind", "oauth2", "--issuer", &oidc.issuer, "--client-id", "desk-post", "--client-auth", "body",
+              "--scope", "openid email", "--username", "ada", "--client-secret-stdin"], "desk-post-secret\n").await;
+    desk.ok(&["login", "client-credentials", "idp"], "").await;
+    let i: serde_json::Value = serde_json::from_str(&desk.ok(&["introspect", "idp"], "").await).unwrap();
+    assert_eq!(i["active"], true);
+    desk.ok(&["login", "password", "idp", "--password-stdin"], "Passw0rd!\n").await;
+    let me: serde_json::Value = serde_json::from_str(&desk.ok(&["request", "idp", "GET", "/me"], "").await).unwrap();
+    assert_eq!(me["sub"], "ada");
+    let info: serde_json::Value = serde_json::from_str(&desk.ok(&["userinfo", "idp"], "").await).unwrap();
+    assert_eq!(info["email"], "ada@example.com");
+    let included = desk.ok(&["request", "idp", "GET", "/me", "-i"], "").await;
+    assert!(included.starts_with("HTTP 200"), "{included}");
+    desk.ok(&["revoke", "idp"], "").await;
+    desk.fails(&["userinfo", "idp"], "", 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_name_the_kind_of_failure() {
+    let desk = Desk::new("exits");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    desk.ok(&["profile", "add", "dead", "--kind", "oauth2", "--token-url", &format!("http://127.0.0.1:{port}/token"), "--client-id", "c", "--client-secret-stdin"], "s\n").await;
+    let stderr = desk.fails(&["login", "client-credentials", "dead"], "", 4).await;
+    assert!(stderr.contains("could not connect") && stderr.contains("code: connection_failed"), "{stderr}");
+    desk.fails(&["login", "--bogus"], "", 2).await;
+    desk.fails(&["refresh", "dead"], "", 3).await;
+
+    // Without a keyring: secrets for this run only, said out loud.
+    let out = desk.run(&["--secrets", "memory", "login", "client-credentials", "dead"], "").await;
+    assert_eq!(out.status.code(), Some(3), "no client secret in memory: {}", String::from_utf8_lossy(&out.stderr));
+}
