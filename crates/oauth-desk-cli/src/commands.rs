@@ -126,8 +126,8 @@ fn warn_if_volatile(desk: &Desk) {
 pub async fn run(cli: Cli) -> Result<()> {
     let desk = open_desk(&cli)?;
     match cli.command {
-        Command::Profile(cmd) => profile(&desk, cmd),
-        Command::Login(cmd) => login(&desk, cmd).await,
+        Command::Profile(cmd) => profile(&desk, *cmd),
+        Command::Login(cmd) => login(&desk, *cmd).await,
         Command::Refresh(n) => {
             let p = desk.find(&n.name)?;
             let session = desk.session(&p, ProfileSecrets::default())?;

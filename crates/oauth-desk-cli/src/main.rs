@@ -51,10 +51,10 @@ pub enum SecretsArg {
 pub enum Command {
     /// Create, change, list and share provider profiles.
     #[command(subcommand)]
-    Profile(ProfileCommand),
+    Profile(Box<ProfileCommand>),
     /// Sign in with a grant: password, client credentials, a pasted redirect or code, or the system browser.
     #[command(subcommand)]
-    Login(LoginCommand),
+    Login(Box<LoginCommand>),
     /// Get a new access token now (refresh token, or the grant that made it).
     Refresh(NameArg),
     /// Show the current token: expiry, scopes, decoded JWTs. Secrets are masked unless --show-secrets.

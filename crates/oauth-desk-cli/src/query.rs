@@ -142,8 +142,7 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
     };
     let p = desk.find(&args.name)?;
     let session = desk.session(&p, ProfileSecrets::default())?;
-    let stream = session.salesforce_query(&soql_text, QueryOptions { include_deleted: args.all, batch_size: args.batch_size });
-    futures::pin_mut!(stream);
+    let mut stream = session.salesforce_query(&soql_text, QueryOptions { include_deleted: args.all, batch_size: args.batch_size });
 
     let mut sink = Sink::open(&args.out)?;
     let mut progress = Progress { started: Instant::now(), last: None, tty: std::io::stderr().is_terminal(), enabled: !args.quiet };
@@ -224,14 +223,12 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
     }
     match args.format {
         Format::Json => sink.write_all(if rows > 0 { b"\n]\n" } else { b"]\n" }).map_err(io_error)?,
-        Format::Table => {
-            if rows > 0 {
-                let mut t = crate::output::table(&header.iter().map(String::as_str).collect::<Vec<_>>());
-                for r in table_rows {
-                    t.add_row(r);
-                }
-                writeln!(sink, "{t}").map_err(io_error)?;
+        Format::Table if rows > 0 => {
+            let mut t = crate::output::table(&header.iter().map(String::as_str).collect::<Vec<_>>());
+            for r in table_rows {
+                t.add_row(r);
             }
+            writeln!(sink, "{t}").map_err(io_error)?;
         }
         Format::Csv if !csv_started => {
             // No page had a record: still write the header when the select list gives one.

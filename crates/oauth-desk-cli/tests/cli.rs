@@ -43,7 +43,13 @@ impl Desk {
 
     async fn ok(&self, args: &[&str], stdin: &str) -> String {
         let out = self.run(args, stdin).await;
-        assert!(out.status.success(), "`oauth-desk {}` failed ({:?}):\n{}", args.join(" "), out.status.code(), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "`oauth-desk {}` failed ({:?}):\n{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -64,8 +70,22 @@ const SF_SECRET: &str = "EMULATOR0CONSUMER0SECRET";
 async fn salesforce_profile(desk: &Desk, base: &str) {
     let c = salesforce::Config::default();
     desk.ok(
-        &["profile", "add", "sf", "--kind", "salesforce", "--login", base, "--client-id", &c.client_id, "--username", "ada@example.com",
-          "--redirect-uri", "https://app.example.com/oauth/callback", "--client-secret-stdin"],
+        &[
+            "profile",
+            "add",
+            "sf",
+            "--kind",
+            "salesforce",
+            "--login",
+            base,
+            "--client-id",
+            &c.client_id,
+            "--username",
+            "ada@example.com",
+            "--redirect-uri",
+            "https://app.example.com/oauth/callback",
+            "--client-secret-stdin",
+        ],
         &format!("{SF_SECRET}\n"),
     )
     .await;
@@ -99,7 +119,8 @@ async fn profiles_are_created_edited_shared_and_hold_no_secret() {
 
     let stderr = desk.fails(&["profile", "add", "bad", "--kind", "salesforce", "--client-id", "x", "--login", "ftp://x"], "", 2).await;
     assert!(stderr.contains("Salesforce login host `ftp://x` must be an http(s) URL"), "{stderr}");
-    let stderr = desk.fails(&["profile", "add", "w", "--kind", "wechat_website", "--client-id", "wx1", "--scope", "snsapi_base"], "", 2).await;
+    let stderr =
+        desk.fails(&["profile", "add", "w", "--kind", "wechat_website", "--client-id", "wx1", "--scope", "snsapi_base"], "", 2).await;
     assert!(stderr.contains("snsapi_login"), "{stderr}");
     let stderr = desk.fails(&["token", "nobody"], "", 2).await;
     assert!(stderr.contains("no profile named `nobody`") && stderr.contains("profiles here: acme"), "{stderr}");
@@ -118,12 +139,27 @@ async fn salesforce_password_grant_and_queries_in_every_format() {
     assert!(stderr.contains("authentication failure") && stderr.contains("Summer '23"), "{stderr}");
     assert!(!stderr.contains("Passw0rd!") && !stderr.contains("WRONGTOKEN") && !stderr.contains(SF_SECRET), "secrets in: {stderr}");
 
-    let out = desk.ok(&["login", "password", "sf", "--password-stdin", "--security-token-stdin", "--remember"], "Passw0rd!\nSECTOKEN42\n").await;
+    let out =
+        desk.ok(&["login", "password", "sf", "--password-stdin", "--security-token-stdin", "--remember"], "Passw0rd!\nSECTOKEN42\n").await;
     assert!(out.contains("with the password grant") && out.contains("estimated from the session length"), "{out}");
     assert!(!desk.profiles_file().contains("Passw0rd!"));
 
     let csv_path = desk.dir.path().join("accounts.csv");
-    desk.ok(&["query", "sf", "SELECT Id, Name, Owner.Name, Parent.Name FROM Account", "--format", "csv", "--batch-size", "200", "--out", csv_path.to_str().unwrap()], "").await;
+    desk.ok(
+        &[
+            "query",
+            "sf",
+            "SELECT Id, Name, Owner.Name, Parent.Name FROM Account",
+            "--format",
+            "csv",
+            "--batch-size",
+            "200",
+            "--out",
+            csv_path.to_str().unwrap(),
+        ],
+        "",
+    )
+    .await;
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "Id,Name,Owner.Name,Parent.Name");
@@ -131,10 +167,13 @@ async fn salesforce_password_grant_and_queries_in_every_format() {
     assert!(lines.iter().any(|l| l.contains("\"Smith, Jones & \"\"Partners\"\" 000011\"")), "CSV quoting");
     assert!(csv.contains("腾讯示例科技有限公司 000007"), "UTF-8 kept");
 
-    let json: serde_json::Value = serde_json::from_str(&desk.ok(&["query", "sf", "SELECT Name, Owner.Name FROM Account LIMIT 3", "--format", "json"], "").await).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&desk.ok(&["query", "sf", "SELECT Name, Owner.Name FROM Account LIMIT 3", "--format", "json"], "").await)
+            .unwrap();
     assert_eq!(json.as_array().unwrap().len(), 3);
     assert_eq!(json[1]["Owner"], serde_json::json!({"Name": "Grace Hopper"}), "nested, without attributes");
-    let nd = desk.ok(&["query", "sf", "SELECT Id FROM Account", "--format", "ndjson", "--max-rows", "250", "--batch-size", "200"], "").await;
+    let nd =
+        desk.ok(&["query", "sf", "SELECT Id FROM Account", "--format", "ndjson", "--max-rows", "250", "--batch-size", "200"], "").await;
     assert_eq!(nd.lines().count(), 250, "stopped early");
     let all = desk.ok(&["query", "sf", "SELECT Id FROM Account", "--format", "ndjson", "--all"], "").await;
     assert_eq!(all.lines().count(), 1000, "queryAll includes deleted rows");
@@ -145,7 +184,11 @@ async fn salesforce_password_grant_and_queries_in_every_format() {
     let stderr = desk.fails(&["query", "sf", "SELECT Id FRM Account", "--format", "csv", "--out", missing.to_str().unwrap()], "", 5).await;
     assert!(stderr.contains("MALFORMED_QUERY") && stderr.contains("unexpected token: 'FRM'"), "{stderr}");
     assert!(!missing.exists(), "a failed query leaves no file");
-    let leftovers: Vec<_> = std::fs::read_dir(desk.dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".oauth-desk-query")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(desk.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".oauth-desk-query"))
+        .collect();
     assert!(leftovers.is_empty(), "no temporary file left behind");
 
     let token: serde_json::Value = serde_json::from_str(&desk.ok(&["token", "sf", "--json"], "").await).unwrap();
@@ -231,8 +274,24 @@ async fn wechat_code_from_the_phone_userinfo_and_token_check() {
     let desk = Desk::new("wechat");
     let app = &wechat::Config::default().apps[0];
     desk.ok(
-        &["profile", "add", "wx", "--kind", "wechat_official_account", "--client-id", &app.appid, "--scope", "snsapi_userinfo",
-          "--redirect-uri", "https://wx.example.com/cb", "--open-base", &srv.base_url(), "--api-base", &srv.base_url(), "--client-secret-stdin"],
+        &[
+            "profile",
+            "add",
+            "wx",
+            "--kind",
+            "wechat_official_account",
+            "--client-id",
+            &app.appid,
+            "--scope",
+            "snsapi_userinfo",
+            "--redirect-uri",
+            "https://wx.example.com/cb",
+            "--open-base",
+            &srv.base_url(),
+            "--api-base",
+            &srv.base_url(),
+            "--client-secret-stdin",
+        ],
         &format!("{}\n", app.secret),
     )
     .await;
@@ -259,8 +318,28 @@ async fn wechat_code_from_the_phone_userinfo_and_token_check() {
 async fn generic_oidc_client_credentials_password_request_and_introspect() {
     let oidc = oauth_desk_emulators::oidc::start();
     let desk = Desk::new("oidc");
-    desk.ok(&["profile", "add", "idp", "--kind", "oauth2", "--issuer", &oidc.issuer, "--client-id", "desk-post", "--client-auth", "body",
-              "--scope", "openid email", "--username", "ada", "--client-secret-stdin"], "desk-post-secret\n").await;
+    desk.ok(
+        &[
+            "profile",
+            "add",
+            "idp",
+            "--kind",
+            "oauth2",
+            "--issuer",
+            &oidc.issuer,
+            "--client-id",
+            "desk-post",
+            "--client-auth",
+            "body",
+            "--scope",
+            "openid email",
+            "--username",
+            "ada",
+            "--client-secret-stdin",
+        ],
+        "desk-post-secret\n",
+    )
+    .await;
     desk.ok(&["login", "client-credentials", "idp"], "").await;
     let i: serde_json::Value = serde_json::from_str(&desk.ok(&["introspect", "idp"], "").await).unwrap();
     assert_eq!(i["active"], true);
@@ -279,7 +358,22 @@ async fn generic_oidc_client_credentials_password_request_and_introspect() {
 async fn exit_codes_name_the_kind_of_failure() {
     let desk = Desk::new("exits");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    desk.ok(&["profile", "add", "dead", "--kind", "oauth2", "--token-url", &format!("http://127.0.0.1:{port}/token"), "--client-id", "c", "--client-secret-stdin"], "s\n").await;
+    desk.ok(
+        &[
+            "profile",
+            "add",
+            "dead",
+            "--kind",
+            "oauth2",
+            "--token-url",
+            &format!("http://127.0.0.1:{port}/token"),
+            "--client-id",
+            "c",
+            "--client-secret-stdin",
+        ],
+        "s\n",
+    )
+    .await;
     let stderr = desk.fails(&["login", "client-credentials", "dead"], "", 4).await;
     assert!(stderr.contains("could not connect") && stderr.contains("code: connection_failed"), "{stderr}");
     desk.fails(&["login", "--bogus"], "", 2).await;

@@ -185,7 +185,7 @@ impl HttpClient {
 }
 
 fn too_large(cap: usize, status: u16, endpoint: &str) -> Error {
-    Error::new(ErrorCode::ResponseTooLarge, format!("the response is larger than the {} MiB cap", cap / (1024 * 1024).max(1)))
+    Error::new(ErrorCode::ResponseTooLarge, format!("the response is larger than the {} MiB cap", cap / (1024 * 1024)))
         .with_hint("ask for less (a smaller batch size or LIMIT), or raise the cap")
         .with_status(status)
         .at(endpoint)

@@ -238,7 +238,10 @@ impl<'a> RfcClient<'a> {
         async move {
             let url = self.endpoints.revocation.clone().ok_or_else(|| missing("revocation URL"))?;
             if url.scheme() != "https" && !crate::profile::is_loopback(&url) {
-                return Err(Error::invalid_input(format!("the revocation URL {} must use https (RFC 7009 §2)", crate::error::strip_query(url.as_str()))));
+                return Err(Error::invalid_input(format!(
+                    "the revocation URL {} must use https (RFC 7009 §2)",
+                    crate::error::strip_query(url.as_str())
+                )));
             }
             let request = {
                 let hint = match hint {
@@ -257,7 +260,9 @@ impl<'a> RfcClient<'a> {
                     }
                     (_, None) => form.push(("client_id", self.client_id.to_string())),
                 }
-                b.form(&form).build().map_err(|e| Error::invalid_input(format!("cannot build the revocation request: {}", crate::http::root_cause(&e))))?
+                b.form(&form)
+                    .build()
+                    .map_err(|e| Error::invalid_input(format!("cannot build the revocation request: {}", crate::http::root_cause(&e))))?
             };
             let raw = self.http.execute(request).await?;
             if raw.is_success() {

@@ -28,7 +28,8 @@ enum Want {
 async fn every_bad_response_has_its_error() {
     let faults = oauth_desk_emulators::faults::start(0).await.unwrap();
     let base = faults.base_url();
-    let http = HttpClient::new(HttpConfig { timeout: Duration::from_secs(2), max_body_bytes: 1024 * 1024, ..HttpConfig::default() }).unwrap();
+    let http =
+        HttpClient::new(HttpConfig { timeout: Duration::from_secs(2), max_body_bytes: 1024 * 1024, ..HttpConfig::default() }).unwrap();
     let table: &[(&str, Want)] = &[
         ("html-502", Want::Error(ErrorCode::UnexpectedResponse, "HTML page titled \"502 Bad Gateway\"")),
         ("html-200", Want::Error(ErrorCode::UnexpectedResponse, "HTML page titled \"Sign in - Corporate Proxy\"")),

@@ -64,10 +64,7 @@ async fn client_credentials_password_and_an_authenticated_request() {
     let session = oidc_session(&oidc.issuer, "desk-basic", ClientAuth::Basic);
     let t = session.grant_password(None).await.unwrap();
     assert_eq!(t.grant, Grant::Password);
-    let me = session
-        .request(&ApiRequest { method: "GET".into(), url: "/me".into(), headers: vec![], body: None })
-        .await
-        .unwrap();
+    let me = session.request(&ApiRequest { method: "GET".into(), url: "/me".into(), headers: vec![], body: None }).await.unwrap();
     assert_eq!(me.status, 200, "relative URL resolved against the issuer");
     assert_eq!(me.json.unwrap()["sub"], "ada");
 

@@ -149,8 +149,7 @@ async fn soql_follows_every_page_and_stops_early() {
     assert_eq!(all.iter().map(|p| p.as_ref().unwrap().records.len()).sum::<usize>(), 4500, "queryAll includes deleted rows");
 
     let served_before = em.stats().pages_served;
-    let stream = session.salesforce_query("SELECT Id FROM Account", QueryOptions { include_deleted: false, batch_size: Some(200) });
-    futures::pin_mut!(stream);
+    let mut stream = session.salesforce_query("SELECT Id FROM Account", QueryOptions { include_deleted: false, batch_size: Some(200) });
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first.records.len(), 200);
     drop(stream);
@@ -226,7 +225,7 @@ async fn expiry_by_the_clock_refreshes_before_the_call() {
     }
     assert_eq!(em.stats().token_requests.get("refresh_token"), Some(&1), "one refresh for ten calls");
     let now = session.token().await.unwrap();
-    assert_eq!(now.expires_at, Some(1_700_000_000_000 + 7170_000 + 7_200_000), "new expiry from the refresh time");
+    assert_eq!(now.expires_at, Some(1_700_000_000_000 + 7_170_000 + 7_200_000), "new expiry from the refresh time");
 }
 
 #[tokio::test]

@@ -290,7 +290,7 @@ async fn qrconnect(State(em): State<Emulator>, RawQuery(raw): RawQuery) -> Respo
     let mut cells = String::new();
     for y in 0..21u32 {
         for x in 0..21u32 {
-            let finder = (x < 7 && y < 7) || (x > 13 && y < 7) || (x < 7 && y > 13);
+            let finder = (y < 7 && !(7..=13).contains(&x)) || (x < 7 && y > 13);
             let on = if finder {
                 x % 6 == 0 || y % 6 == 0 || (x % 7 > 1 && x % 7 < 5 && y % 7 > 1 && y % 7 < 5)
             } else {

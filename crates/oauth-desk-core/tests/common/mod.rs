@@ -72,6 +72,7 @@ pub fn wechat_web_session(base: &str) -> Session {
     Session::new(p, ProfileSecrets { client_secret: Some(Secret::new(app.secret.clone())), ..Default::default() }, http(), system())
 }
 
+#[allow(unused_imports)]
 pub use oauth_desk_emulators::oidc::start as start_oidc;
 
 pub fn oidc_session(issuer: &str, client: &str, auth: oauth_desk_core::profile::ClientAuth) -> Session {
@@ -95,5 +96,10 @@ pub fn oidc_session(issuer: &str, client: &str, auth: oauth_desk_core::profile::
     );
     p.redirect_uri = Some("https://app.example.com/oidc/callback".into());
     p.username = Some("ada".into());
-    Session::new(p, ProfileSecrets { client_secret: secret, password: Some(Secret::new("Passw0rd!")), ..Default::default() }, http(), system())
+    Session::new(
+        p,
+        ProfileSecrets { client_secret: secret, password: Some(Secret::new("Passw0rd!")), ..Default::default() },
+        http(),
+        system(),
+    )
 }
