@@ -182,7 +182,10 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
             match args.format {
                 Format::Csv => {
                     if let Some(w) = csv_writer.as_mut() {
-                        w.write_record(soql::row(record, cols)).map_err(|e| Error::unexpected(e.to_string()))?;
+                        for c in cols {
+                            w.write_field(soql::cell(soql::lookup(record, c)).as_bytes()).map_err(|e| Error::unexpected(e.to_string()))?;
+                        }
+                        w.write_record(None::<&[u8]>).map_err(|e| Error::unexpected(e.to_string()))?;
                     }
                 }
                 Format::Json => {

@@ -14,12 +14,15 @@ use crate::session::Session;
 use crate::token::TokenSet;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use futures::stream::{BoxStream, StreamExt};
+use futures::future::BoxFuture;
+use futures::stream::{BoxStream, Stream, StreamExt};
 use futures::FutureExt;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::Sha256;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 pub(crate) fn endpoints(c: &SalesforceConfig) -> Result<Endpoints> {
     let login = c.login_url()?;
@@ -76,13 +79,70 @@ pub struct QueryOptions {
     pub batch_size: Option<u32>,
 }
 
+/// Where the next page of a query comes from.
+enum Cursor {
+    First,
+    More(String),
+    Done,
+}
+
+type PageFuture<'a> = BoxFuture<'a, Result<Option<(RawResponse, Cursor)>>>;
+
+/// Pages of a query, with the next page's request sent before the current page is parsed.
+struct Prefetch<'a, F> {
+    in_flight: Option<PageFuture<'a>>,
+    fetch: F,
+}
+
+impl<'a, F: Fn(Cursor) -> PageFuture<'a> + Unpin> Stream for Prefetch<'a, F> {
+    type Item = Result<SoqlPage>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let Some(fut) = self.in_flight.as_mut() else { return Poll::Ready(None) };
+        match fut.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(Some((raw, next)))) => {
+                self.in_flight = match next {
+                    Cursor::Done => None,
+                    cursor => {
+                        // Poll once: that sends the request; the result is picked up next time.
+                        let mut next = (self.fetch)(cursor);
+                        match next.as_mut().poll(cx) {
+                            Poll::Pending => Some(next),
+                            Poll::Ready(done) => Some(futures::future::ready(done).boxed()),
+                        }
+                    }
+                };
+                // Parse the records while the server prepares the next page.
+                let page = serde_json::from_slice::<SoqlPage>(&raw.body)
+                    .map_err(|e| Error::unexpected(format!("unexpected query result ({e})")).with_status(raw.status).at(&raw.endpoint));
+                Poll::Ready(Some(page))
+            }
+            Poll::Ready(Ok(None)) => {
+                self.in_flight = None;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Err(e)) => {
+                self.in_flight = None;
+                Poll::Ready(Some(Err(e)))
+            }
+        }
+    }
+}
+
 /// Reads a Salesforce REST response: JSON on success, the error array otherwise.
 pub(crate) fn read_rest(raw: RawResponse) -> Result<Value> {
+    let raw = check_rest(raw)?;
+    if raw.body.is_empty() {
+        return Ok(Value::Null);
+    }
+    raw.json()
+}
+
+/// The response when it succeeded; the error Salesforce described otherwise.
+pub(crate) fn check_rest(raw: RawResponse) -> Result<RawResponse> {
     if raw.is_success() {
-        if raw.body.is_empty() {
-            return Ok(Value::Null);
-        }
-        return raw.json();
+        return Ok(raw);
     }
     let body: Option<Value> = serde_json::from_slice(&raw.body).ok();
     let first = match &body {
@@ -129,6 +189,12 @@ impl Session {
 
     /// GET an instance path (or absolute URL) with the Bearer token; refresh-and-retry once on 401.
     pub async fn salesforce_get(&self, path: &str, headers: &[(&'static str, String)]) -> Result<Value> {
+        let raw = self.salesforce_get_raw(path, headers).await?;
+        read_rest(raw)
+    }
+
+    /// GET with the Bearer token, refresh-and-retry once on 401; the successful response unread.
+    async fn salesforce_get_raw(&self, path: &str, headers: &[(&'static str, String)]) -> Result<RawResponse> {
         self.salesforce_config()?;
         let path = path.to_string();
         let headers = headers.to_vec();
@@ -145,7 +211,7 @@ impl Session {
                     req = req.header(k, v);
                 }
                 let req = req.build().map_err(|e| Error::invalid_input(format!("bad URL: {}", crate::http::root_cause(&e))))?;
-                read_rest(self.http().execute(req).await?)
+                check_rest(self.http().execute(req).await?)
             }
             .boxed()
         })
@@ -172,43 +238,53 @@ impl Session {
     }
 
     /// Runs SOQL and yields each page as it arrives, following every `nextRecordsUrl`.
-    /// Dropping the stream stops the query; no further page is requested.
+    ///
+    /// The next page is requested as soon as a page is handed out, so the server works while
+    /// the caller renders or writes rows. Dropping the stream stops the query: at most that one
+    /// page ahead has been asked for.
     pub fn salesforce_query<'a>(&'a self, soql: &'a str, options: QueryOptions) -> BoxStream<'a, Result<SoqlPage>> {
-        enum Next {
-            First,
-            More(String),
-            Done,
-        }
-        futures::stream::try_unfold(Next::First, move |next| async move {
-            let c = self.salesforce_config()?;
-            let path = match next {
-                Next::Done => return Ok(None),
-                Next::First => {
-                    if soql.trim().is_empty() {
-                        return Err(Error::invalid_input("the SOQL query is empty"));
-                    }
-                    let resource = if options.include_deleted { "queryAll" } else { "query" };
-                    let q: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
-                    format!("services/data/v{}/{resource}?q={q}", c.api_version.trim_start_matches('v'))
+        let fetch = move |cursor: Cursor| -> PageFuture<'a> { self.soql_page(soql, options, cursor).boxed() };
+        Prefetch { in_flight: Some(fetch(Cursor::First)), fetch }.boxed()
+    }
+
+    /// Fetches one page and reads only its head (`done`, `nextRecordsUrl`), skipping over the
+    /// records, so the next request can go out before the records are parsed.
+    async fn soql_page(&self, soql: &str, options: QueryOptions, cursor: Cursor) -> Result<Option<(RawResponse, Cursor)>> {
+        let c = self.salesforce_config()?;
+        let path = match cursor {
+            Cursor::Done => return Ok(None),
+            Cursor::First => {
+                if soql.trim().is_empty() {
+                    return Err(Error::invalid_input("the SOQL query is empty"));
                 }
-                Next::More(p) => p,
-            };
-            let mut headers = Vec::new();
-            if let Some(n) = options.batch_size {
-                if !(200..=2000).contains(&n) {
-                    return Err(Error::invalid_input(format!("batch size {n} is out of range: Salesforce takes 200 to 2000")));
-                }
-                headers.push(("Sforce-Query-Options", format!("batchSize={n}")));
+                let resource = if options.include_deleted { "queryAll" } else { "query" };
+                let q: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
+                format!("services/data/v{}/{resource}?q={q}", c.api_version.trim_start_matches('v'))
             }
-            let value = self.salesforce_get(&path, &headers).await?;
-            let page: SoqlPage = serde_json::from_value(value).map_err(|e| Error::unexpected(format!("unexpected query result ({e})")))?;
-            let next = match (&page.next_records_url, page.done) {
-                (Some(u), false) => Next::More(u.clone()),
-                _ => Next::Done,
-            };
-            Ok(Some((page, next)))
-        })
-        .boxed()
+            Cursor::More(p) => p,
+        };
+        let mut headers = Vec::new();
+        if let Some(n) = options.batch_size {
+            if !(200..=2000).contains(&n) {
+                return Err(Error::invalid_input(format!("batch size {n} is out of range: Salesforce takes 200 to 2000")));
+            }
+            headers.push(("Sforce-Query-Options", format!("batchSize={n}")));
+        }
+        let raw = self.salesforce_get_raw(&path, &headers).await?;
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Head<'b> {
+            done: bool,
+            next_records_url: Option<String>,
+            #[serde(borrow, rename = "records")]
+            _records: &'b serde_json::value::RawValue,
+        }
+        let head: Head = serde_json::from_slice(&raw.body).map_err(|e| raw.not_json(Some(e)))?;
+        let next = match (head.next_records_url, head.done) {
+            (Some(u), false) => Cursor::More(u),
+            _ => Cursor::Done,
+        };
+        Ok(Some((raw, next)))
     }
 
     /// The identity URL (`id` of the token): user, org, username, display name, URLs.

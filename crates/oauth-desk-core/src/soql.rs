@@ -205,6 +205,16 @@ pub fn row(record: &Value, columns: &[String]) -> Vec<String> {
     columns.iter().map(|c| cell_text(lookup(record, c))).collect()
 }
 
+/// A cell as text, borrowed when the value is a string (most are), so that writing many rows
+/// allocates little.
+pub fn cell<'v>(v: Option<&'v Value>) -> std::borrow::Cow<'v, str> {
+    match v {
+        Some(Value::String(s)) => std::borrow::Cow::Borrowed(s),
+        None | Some(Value::Null) => std::borrow::Cow::Borrowed(""),
+        other => std::borrow::Cow::Owned(cell_text(other)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,8 +153,11 @@ async fn soql_follows_every_page_and_stops_early() {
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first.records.len(), 200);
     drop(stream);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(em.stats().pages_served - served_before, 1, "dropping the stream fetches no further page");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The second page may have been requested ahead while the first was handed out (dropping
+    // the stream cancels it, perhaps before it left); never a third.
+    let served = em.stats().pages_served - served_before;
+    assert!((1..=2).contains(&served), "dropping the stream stops the query one page ahead at most; served {served}");
 
     let e = session.salesforce_query("SELECT Id FRM Account", QueryOptions::default()).next().await.unwrap().unwrap_err();
     assert_eq!((e.code, e.provider_code()), (ErrorCode::ProviderError, Some("MALFORMED_QUERY")));

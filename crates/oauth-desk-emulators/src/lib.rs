@@ -50,12 +50,40 @@ impl Drop for Running {
     }
 }
 
+/// Real servers treat `//services/data` as `/services/data` (the Salesforce CLI sends such
+/// paths); routing here would not, so repeated slashes are folded before routing.
+fn fold_slashes(mut req: axum::extract::Request) -> axum::extract::Request {
+    let path = req.uri().path();
+    if path.contains("//") {
+        let mut folded = String::with_capacity(path.len());
+        for c in path.chars() {
+            if !(c == '/' && folded.ends_with('/')) {
+                folded.push(c);
+            }
+        }
+        let pq = match req.uri().query() {
+            Some(q) => format!("{folded}?{q}"),
+            None => folded,
+        };
+        if let Ok(pq) = pq.parse::<axum::http::uri::PathAndQuery>() {
+            let mut parts = req.uri().clone().into_parts();
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}
+
 /// Serves `router` on an already bound listener until the returned [`Running`] is dropped.
 pub async fn serve_on(listener: TcpListener, router: axum::Router) -> std::io::Result<Running> {
+    use tower::Layer;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
+    let app = tower::util::MapRequestLayer::new(fold_slashes).layer(router);
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service())
+        let _ = axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
             })

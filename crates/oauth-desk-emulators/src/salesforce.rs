@@ -45,7 +45,8 @@ pub struct Config {
     pub my_domain: bool,
     /// Whether the password grant is enabled (off by default in orgs created since Summer '23).
     pub password_grant: bool,
-    pub api_versions: Vec<(&'static str, &'static str)>,
+    /// `(label, version)`, oldest first.
+    pub api_versions: Vec<(String, String)>,
     pub daily_api_limit: u64,
 }
 
@@ -63,10 +64,25 @@ impl Default for Config {
             accounts: 5000,
             my_domain: true,
             password_grant: true,
-            api_versions: vec![("Spring '24", "60.0"), ("Summer '24", "61.0"), ("Winter '25", "62.0")],
+            api_versions: api_versions(31, 62),
             daily_api_limit: 15000,
         }
     }
+}
+
+/// Salesforce's release names: v31.0 was Summer '14, and three releases a year follow.
+pub fn api_versions(from: u32, to: u32) -> Vec<(String, String)> {
+    (from..=to)
+        .map(|v| {
+            let n = v - 31;
+            let (season, year) = match n % 3 {
+                0 => ("Summer", 14 + n / 3),
+                1 => ("Winter", 15 + n / 3),
+                _ => ("Spring", 15 + n / 3),
+            };
+            (format!("{season} '{year:02}"), format!("{v}.0"))
+        })
+        .collect()
 }
 
 struct CodeGrant {
@@ -153,6 +169,7 @@ impl Emulator {
             .route("/services/data/{version}/query", get(query))
             .route("/services/data/{version}/queryAll", get(query_all))
             .route("/services/data/{version}/query/{cursor}", get(query_more))
+            .route("/services/data/{version}/sobjects/{object}/{id}", get(sobject))
             .route("/__emulator/expire", post(admin_expire))
             .route("/__emulator/stats", get(admin_stats))
             .with_state(self.clone())
@@ -586,7 +603,7 @@ async fn versions(State(em): State<Emulator>) -> Response {
 
 fn version_ok(em: &Emulator, version: &str) -> Option<String> {
     let v = version.strip_prefix('v')?;
-    em.config.api_versions.iter().any(|(_, known)| *known == v).then(|| v.to_string())
+    em.config.api_versions.iter().any(|(_, known)| known == v).then(|| v.to_string())
 }
 
 async fn query(State(em): State<Emulator>, Path(version): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
@@ -626,6 +643,12 @@ fn run_query(em: Emulator, version: String, headers: HeaderMap, raw_query: Optio
         Ok(q) => q,
         Err(e) => return em.with_limit_info(calls, rest_error(StatusCode::BAD_REQUEST, e.error_code, &e.message)),
     };
+    let wants_columns =
+        raw_query.as_deref().is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "columns" && v == "true"));
+    if wants_columns {
+        // The column metadata the Developer Console and `sf data query` ask for.
+        return em.with_limit_info(calls, sf_json(StatusCode::OK, soql::column_metadata(&parsed)));
+    }
     let rows = Arc::new(em.data.select(&parsed, include_deleted));
     if parsed.items.iter().all(|i| matches!(i, Item::Count)) {
         return em.with_limit_info(calls, sf_json(StatusCode::OK, json!({"totalSize": rows.len(), "done": true, "records": []})));
@@ -683,10 +706,32 @@ async fn query_more(State(em): State<Emulator>, Path((version, cursor)): Path<(S
     }
 }
 
+/// `GET /services/data/vXX.X/sobjects/{Object}/{Id}`: one record with every field.
+async fn sobject(State(em): State<Emulator>, Path((version, object, id)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
+    let (_, calls) = match em.authenticate(&headers) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Some(version) = version_ok(&em, &version) else {
+        return rest_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist");
+    };
+    let Some(o) = soql::Object::parse(&object) else {
+        return rest_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist");
+    };
+    // Accept 15- and 18-character ids.
+    let index = em.data.index_of(o, &id);
+    match index {
+        Some(i) => em.with_limit_info(calls, sf_json(StatusCode::OK, em.data.render_all(o, i, &version))),
+        None => {
+            rest_error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("Provided external ID field does not exist or is not accessible: {id}"))
+        }
+    }
+}
+
 fn user_document(em: &Emulator, user: usize, base: &str) -> Value {
     let u = &soql::USERS[em.config.users[user].index];
     let uid = em.user_id(user);
-    let v = em.config.api_versions.last().map(|(_, v)| *v).unwrap_or("62.0");
+    let v = em.config.api_versions.last().map(|(_, v)| v.as_str()).unwrap_or("62.0");
     json!({
         "id": format!("{base}/id/{ORG_ID}/{uid}"), "asserted_user": true, "user_id": uid, "organization_id": ORG_ID,
         "username": em.config.users[user].username, "nick_name": u.0.to_lowercase(), "display_name": format!("{} {}", u.0, u.1),

@@ -12,14 +12,16 @@ pub enum Object {
     Account,
     Contact,
     User,
+    Organization,
 }
 
 impl Object {
-    fn parse(name: &str) -> Option<Object> {
+    pub fn parse(name: &str) -> Option<Object> {
         match name.to_ascii_lowercase().as_str() {
             "account" => Some(Object::Account),
             "contact" => Some(Object::Contact),
             "user" => Some(Object::User),
+            "organization" => Some(Object::Organization),
             _ => None,
         }
     }
@@ -28,6 +30,7 @@ impl Object {
             Object::Account => "Account",
             Object::Contact => "Contact",
             Object::User => "User",
+            Object::Organization => "Organization",
         }
     }
     fn prefix(self) -> &'static str {
@@ -35,6 +38,7 @@ impl Object {
             Object::Account => "001",
             Object::Contact => "003",
             Object::User => "005",
+            Object::Organization => "00D",
         }
     }
     fn fields(self) -> &'static [&'static str] {
@@ -60,6 +64,9 @@ impl Object {
                 &["Id", "IsDeleted", "AccountId", "FirstName", "LastName", "Name", "Email", "Phone", "Title", "OwnerId", "CreatedDate"]
             }
             Object::User => &["Id", "Name", "FirstName", "LastName", "Username", "Email", "IsActive", "CreatedDate"],
+            Object::Organization => {
+                &["Id", "Name", "InstanceName", "IsSandbox", "TrialExpirationDate", "NamespacePrefix", "OrganizationType", "CreatedDate"]
+            }
         }
     }
     /// Parent relationships: name, target, and the id field behind it.
@@ -67,7 +74,7 @@ impl Object {
         match self {
             Object::Account => &[("Owner", Object::User), ("Parent", Object::Account)],
             Object::Contact => &[("Account", Object::Account), ("Owner", Object::User)],
-            Object::User => &[],
+            Object::User | Object::Organization => &[],
         }
     }
     fn children(self) -> &'static [(&'static str, Object)] {
@@ -110,6 +117,7 @@ impl Dataset {
             Object::Account => self.accounts,
             Object::Contact => self.accounts * 2,
             Object::User => USERS.len(),
+            Object::Organization => 1,
         }
     }
     pub fn exists(&self, o: Object, i: usize) -> bool {
@@ -122,11 +130,37 @@ impl Dataset {
         match o {
             Object::Account => i % 50 == 49,
             Object::Contact => i % 40 == 39,
-            Object::User => false,
+            Object::User | Object::Organization => false,
         }
     }
     pub fn id(&self, o: Object, i: usize) -> String {
-        format!("{}EMU{:09}AAA", o.prefix(), i + 1)
+        match o {
+            // The org's id, as in the identity URL.
+            Object::Organization => "00DEMU000000001EAA".to_string(),
+            _ => format!("{}EMU{:09}AAA", o.prefix(), i + 1),
+        }
+    }
+
+    /// The index of a record by its 15- or 18-character id.
+    pub fn index_of(&self, o: Object, id: &str) -> Option<usize> {
+        if !(id.len() == 15 || id.len() == 18) || !id.is_ascii() {
+            return None;
+        }
+        let i = match o {
+            Object::Organization => 0,
+            _ => id.get(6..15)?.parse::<usize>().ok()?.checked_sub(1)?,
+        };
+        (i < self.count(o) && self.exists(o, i) && self.id(o, i)[..15] == id[..15]).then_some(i)
+    }
+
+    /// One record with every field of its object, as `sobjects/{Object}/{Id}` returns it.
+    pub fn render_all(&self, o: Object, i: usize, version: &str) -> Value {
+        let mut rec = Map::new();
+        rec.insert("attributes".into(), self.attributes(o, i, version));
+        for f in o.fields() {
+            rec.insert(f.to_string(), self.field(o, i, f));
+        }
+        Value::Object(rec)
     }
 
     fn parent(&self, o: Object, i: usize, rel: &str) -> Option<(Object, usize)> {
@@ -192,6 +226,11 @@ impl Dataset {
             (Object::User, "Name") => json!(format!("{} {}", USERS[i].0, USERS[i].1)),
             (Object::User, "Username") | (Object::User, "Email") => json!(USERS[i].2),
             (Object::User, "IsActive") => json!(true),
+            (Object::Organization, "Name") => json!("OAuth Desk Emulated Org"),
+            (Object::Organization, "InstanceName") => json!("EMU1"),
+            (Object::Organization, "IsSandbox") => json!(false),
+            (Object::Organization, "OrganizationType") => json!("Developer Edition"),
+            (Object::Organization, "TrialExpirationDate") | (Object::Organization, "NamespacePrefix") => Value::Null,
             _ => Value::Null,
         }
     }
@@ -758,6 +797,54 @@ impl Dataset {
             }
         }
     }
+}
+
+fn column(name: &str, display: &str, aggregate: bool, joins: Vec<Value>) -> Value {
+    json!({
+        "aggregate": aggregate, "apexType": if joins.is_empty() && !aggregate { json!("String") } else { Value::Null },
+        "booleanType": false, "columnName": name, "custom": name.ends_with("__c"), "displayName": display,
+        "foreignKeyName": Value::Null, "insertable": false, "joinColumns": joins, "numberType": false, "textType": false, "updatable": false
+    })
+}
+
+/// `?q=...&columns=true`: the select list as Salesforce describes it, relationship paths grouped
+/// under their relationship (`joinColumns`), sub-queries and aggregates flagged `aggregate`.
+pub fn column_metadata(q: &Query) -> Value {
+    fn group(paths: &[&[String]]) -> Vec<Value> {
+        let mut out: Vec<(String, Vec<&[String]>)> = Vec::new();
+        for p in paths {
+            match out.iter_mut().find(|(h, _)| *h == p[0]) {
+                Some((_, rest)) if p.len() > 1 => rest.push(&p[1..]),
+                Some(_) => {}
+                None => out.push((p[0].clone(), if p.len() > 1 { vec![&p[1..]] } else { vec![] })),
+            }
+        }
+        out.into_iter().map(|(h, rest)| column(&h, &h, false, group(&rest))).collect()
+    }
+    let mut cols = Vec::new();
+    let mut expr = 0;
+    let mut pending: Vec<&[String]> = Vec::new();
+    let flush = |pending: &mut Vec<&[String]>, cols: &mut Vec<Value>| {
+        cols.extend(group(pending));
+        pending.clear();
+    };
+    for item in &q.items {
+        match item {
+            Item::Path(p) => pending.push(p),
+            Item::Count => {
+                flush(&mut pending, &mut cols);
+                cols.push(column(&format!("expr{expr}"), "COUNT()", true, vec![]));
+                expr += 1;
+            }
+            Item::SubQuery { relationship, query } => {
+                flush(&mut pending, &mut cols);
+                let inner = column_metadata(query);
+                cols.push(column(relationship, relationship, true, inner["columnMetadata"].as_array().cloned().unwrap_or_default()));
+            }
+        }
+    }
+    flush(&mut pending, &mut cols);
+    json!({"columnMetadata": cols, "entityName": q.object.name(), "groupBy": false, "idSelected": true, "keyPrefix": q.object.prefix()})
 }
 
 fn compare_values(a: &Value, b: &Value) -> Ordering {
