@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 BUILD=(build-essential pkg-config libssl-dev libdbus-1-dev curl ca-certificates)
 APP=(libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev librsvg2-dev libxdo-dev)
-TEST=(xvfb xauth webkit2gtk-driver gnome-keyring libsecret-tools dbus-x11 at-spi2-core fonts-dejavu-core fonts-noto-cjk)
+TEST=(xvfb xauth webkit2gtk-driver gnome-keyring libsecret-tools dbus-x11 at-spi2-core fonts-dejavu-core fonts-noto-cjk imagemagick)
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -33,7 +33,15 @@ if ! command -v cargo >/dev/null; then
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
-# The real OpenID Connect server the tests sign in to.
-if [ ! -d tests/oidc/node_modules/oidc-provider ] || [ tests/oidc/package-lock.json -nt tests/oidc/node_modules/.package-lock.json ]; then
-  npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+# npm packages: the UI's toolchain, the real OpenID Connect server the tests sign in to, and
+# WebdriverIO for the end-to-end tests. `npm ci` only when the lock file is newer.
+for dir in ui tests/oidc tests/e2e; do
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+done
+
+# tauri-driver: the WebDriver bridge between WebdriverIO and WebKitWebDriver.
+if ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  cargo install tauri-driver --locked --quiet
 fi

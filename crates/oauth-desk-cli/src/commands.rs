@@ -382,7 +382,15 @@ async fn login(desk: &Desk, cmd: LoginCommand) -> Result<()> {
         LoginCommand::Browser { name, port, no_open, wait, json } => {
             let p = desk.find(&name)?;
             let session = desk.session(&p, ProfileSecrets::default())?;
-            let t = crate::loopback::sign_in(&session, port, !no_open, Duration::from_secs(wait)).await?;
+            let open = |url: &str| {
+                eprintln!("Sign in through your browser at:\n  {url}\nWaiting for the redirect ...");
+                if !no_open {
+                    if let Err(e) = webbrowser::open(url) {
+                        eprintln!("note: could not open a browser ({e}); open the URL above by hand");
+                    }
+                }
+            };
+            let t = oauth_desk_core::loopback::sign_in(&session, port, open, Duration::from_secs(wait)).await?;
             warn_if_volatile(desk);
             output::login_result(&p, &t, json, session.now())
         }

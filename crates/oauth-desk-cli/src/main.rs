@@ -5,7 +5,6 @@
 //! 1 anything else, 130 cancelled.
 
 mod commands;
-mod loopback;
 mod output;
 mod profile_args;
 mod query;

@@ -71,6 +71,7 @@ pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Endpoints> {
 }
 
 /// An authenticated request the user composed.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiRequest {
     pub method: String,
@@ -82,6 +83,7 @@ pub struct ApiRequest {
     pub body: Option<String>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiResponse {
     pub status: u16,
@@ -94,6 +96,7 @@ pub struct ApiResponse {
     /// The body as text when it is not JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub elapsed_ms: u64,
 }
 

@@ -12,6 +12,7 @@ pub mod generic;
 pub mod hints;
 pub mod http;
 pub mod jwt;
+pub mod loopback;
 pub mod oauth;
 pub mod profile;
 pub mod redirect;

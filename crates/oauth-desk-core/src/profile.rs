@@ -16,6 +16,7 @@ pub const WECHAT_OPEN_BASE: &str = "https://open.weixin.qq.com";
 pub const WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
 pub const DEFAULT_SALESFORCE_API_VERSION: &str = "62.0";
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     /// Random, stable; keys the profile's secrets in the keyring.
@@ -35,6 +36,7 @@ pub struct Profile {
     pub provider: Provider,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Provider {
@@ -44,6 +46,7 @@ pub enum Provider {
     Oauth2(Oauth2Config),
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderKind {
@@ -83,6 +86,7 @@ impl std::str::FromStr for ProviderKind {
 }
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
@@ -93,6 +97,7 @@ pub enum ClientAuth {
     Body,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SalesforceConfig {
     /// `production`, `sandbox`, or a My Domain URL such as `https://acme.my.salesforce.com`.
@@ -106,12 +111,14 @@ pub struct SalesforceConfig {
     pub pkce: bool,
     /// Salesforce sends no `expires_in`; this estimates the session length (org default 2 hours).
     #[serde(default = "default_session_seconds")]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub session_seconds: u64,
     /// Extra authorize parameters: `prompt`, `login_hint`, `display`, ...
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub authorize_params: BTreeMap<String, String>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WechatScope {
     #[serde(rename = "snsapi_base")]
@@ -129,6 +136,7 @@ impl WechatScope {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WechatEndpoints {
     #[serde(default = "default_wechat_open")]
@@ -143,6 +151,7 @@ impl Default for WechatEndpoints {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WechatOfficialAccountConfig {
     pub scope: WechatScope,
@@ -153,6 +162,7 @@ pub struct WechatOfficialAccountConfig {
     pub endpoints: WechatEndpoints,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WechatWebsiteConfig {
     #[serde(default = "default_lang")]
@@ -161,6 +171,7 @@ pub struct WechatWebsiteConfig {
     pub endpoints: WechatEndpoints,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Oauth2Config {
     /// With an issuer, `/.well-known/openid-configuration` fills any endpoint left empty.

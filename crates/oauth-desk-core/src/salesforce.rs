@@ -51,6 +51,7 @@ pub(crate) fn verify_signature(obj: &Map<String, Value>, client_secret: Option<&
 }
 
 /// One entry of `GET /services/data/`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiVersion {
     pub label: String,
@@ -59,9 +60,11 @@ pub struct ApiVersion {
 }
 
 /// One page of a query result.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SoqlPage {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub total_size: u64,
     pub done: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +72,7 @@ pub struct SoqlPage {
     pub records: Vec<Value>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryOptions {
     /// `queryAll`: include deleted and archived rows.

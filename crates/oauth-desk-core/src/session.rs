@@ -40,7 +40,21 @@ pub struct PendingAuthorization {
     pub created_at: Millis,
 }
 
+/// One token request, as the history shows it: never a token or a secret.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRequest {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub at: Millis,
+    pub grant: Grant,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub duration_ms: i64,
+    /// `None` when it succeeded.
+    pub error: Option<Error>,
+}
+
 /// Which token a revoke or introspect is about.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WhichToken {
@@ -57,6 +71,7 @@ pub struct Session {
     endpoints: OnceCell<Endpoints>,
     store: Option<Arc<dyn SecretStore>>,
     renewals: AtomicU32,
+    history: std::sync::Mutex<Vec<TokenRequest>>,
 }
 
 impl Session {
@@ -70,6 +85,7 @@ impl Session {
             endpoints: OnceCell::new(),
             store: None,
             renewals: AtomicU32::new(0),
+            history: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -96,6 +112,20 @@ impl Session {
     pub fn renewals(&self) -> u32 {
         self.renewals.load(Ordering::SeqCst)
     }
+    /// The token requests this session made, oldest first (at most the last 100).
+    pub fn history(&self) -> Vec<TokenRequest> {
+        self.history.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    fn record<T>(&self, grant: Grant, started: Millis, result: &Result<T>) {
+        if let Ok(mut h) = self.history.lock() {
+            if h.len() >= 100 {
+                h.remove(0);
+            }
+            h.push(TokenRequest { at: started, grant, duration_ms: self.now() - started, error: result.as_ref().err().cloned() });
+        }
+    }
+
     pub async fn token(&self) -> Option<TokenSet> {
         self.token.lock().await.clone()
     }
@@ -227,6 +257,13 @@ impl Session {
 
     /// Redeems a code (RFC 6749 §4.1.3; WeChat's GET variant).
     pub async fn exchange_code(&self, code: &str, pending: Option<&PendingAuthorization>) -> Result<TokenSet> {
+        let started = self.now();
+        let result = self.exchange_code_inner(code, pending).await;
+        self.record(Grant::AuthorizationCode, started, &result);
+        result
+    }
+
+    async fn exchange_code_inner(&self, code: &str, pending: Option<&PendingAuthorization>) -> Result<TokenSet> {
         let redirect = match pending {
             Some(p) => Url::parse(&p.redirect_uri).map_err(|e| Error::invalid_input(format!("bad redirect URI ({e})")))?,
             None => self.profile.redirect_url()?,
@@ -250,8 +287,13 @@ impl Session {
 
     /// RFC 6749 §4.3. For Salesforce the security token is appended to the password.
     pub async fn grant_password(&self, username: Option<&str>) -> Result<TokenSet> {
-        let obj = self.password_response(username).await?;
-        self.accept(obj, Grant::Password).await
+        let started = self.now();
+        let result = match self.password_response(username).await {
+            Ok(obj) => self.accept(obj, Grant::Password).await,
+            Err(e) => Err(e),
+        };
+        self.record(Grant::Password, started, &result);
+        result
     }
 
     async fn password_response(&self, username: Option<&str>) -> Result<serde_json::Map<String, serde_json::Value>> {
@@ -275,8 +317,13 @@ impl Session {
 
     /// RFC 6749 §4.4. Salesforce allows it only on a My Domain host.
     pub async fn grant_client_credentials(&self) -> Result<TokenSet> {
-        let obj = self.client_credentials_response().await?;
-        self.accept(obj, Grant::ClientCredentials).await
+        let started = self.now();
+        let result = match self.client_credentials_response().await {
+            Ok(obj) => self.accept(obj, Grant::ClientCredentials).await,
+            Err(e) => Err(e),
+        };
+        self.record(Grant::ClientCredentials, started, &result);
+        result
     }
 
     async fn client_credentials_response(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
@@ -368,30 +415,38 @@ impl Session {
     fn renew(&self, current: TokenSet) -> BoxFuture<'_, Result<TokenSet>> {
         // Boxed so that rustc proves `Send` here, with concrete lifetimes (rust-lang/rust#102211).
         async move {
-            self.renewals.fetch_add(1, Ordering::SeqCst);
-            if let Some(rt) = &current.refresh_token {
-                let obj = match &self.profile.provider {
-                    Provider::WechatOfficialAccount(c) => wechat::refresh(&self.http, &c.endpoints, &self.profile.client_id, rt).await?,
-                    Provider::WechatWebsite(c) => wechat::refresh(&self.http, &c.endpoints, &self.profile.client_id, rt).await?,
-                    _ => self.rfc_client().await?.refresh(rt, &[]).await?,
-                };
-                let fresh = self.build_token(obj, Grant::RefreshToken)?;
-                return Ok(current.refreshed(fresh));
-            }
-            match current.grant {
-                Grant::ClientCredentials => {
-                    let obj = self.client_credentials_response().await?;
-                    self.build_token(obj, Grant::ClientCredentials)
-                }
-                Grant::Password if self.secrets.password.is_some() => {
-                    let obj = self.password_response(None).await?;
-                    self.build_token(obj, Grant::Password)
-                }
-                _ => Err(Error::new(ErrorCode::TokenRejected, "the token expired and there is no refresh token")
-                    .with_hint("sign in again (add the refresh_token / offline_access scope to get refresh tokens)")),
-            }
+            let started = self.now();
+            let grant = if current.refresh_token.is_some() { Grant::RefreshToken } else { current.grant };
+            let result = self.renew_inner(current).await;
+            self.record(grant, started, &result);
+            result
         }
         .boxed()
+    }
+
+    async fn renew_inner(&self, current: TokenSet) -> Result<TokenSet> {
+        self.renewals.fetch_add(1, Ordering::SeqCst);
+        if let Some(rt) = &current.refresh_token {
+            let obj = match &self.profile.provider {
+                Provider::WechatOfficialAccount(c) => wechat::refresh(&self.http, &c.endpoints, &self.profile.client_id, rt).await?,
+                Provider::WechatWebsite(c) => wechat::refresh(&self.http, &c.endpoints, &self.profile.client_id, rt).await?,
+                _ => self.rfc_client().await?.refresh(rt, &[]).await?,
+            };
+            let fresh = self.build_token(obj, Grant::RefreshToken)?;
+            return Ok(current.refreshed(fresh));
+        }
+        match current.grant {
+            Grant::ClientCredentials => {
+                let obj = self.client_credentials_response().await?;
+                self.build_token(obj, Grant::ClientCredentials)
+            }
+            Grant::Password if self.secrets.password.is_some() => {
+                let obj = self.password_response(None).await?;
+                self.build_token(obj, Grant::Password)
+            }
+            _ => Err(Error::new(ErrorCode::TokenRejected, "the token expired and there is no refresh token")
+                .with_hint("sign in again (add the refresh_token / offline_access scope to get refresh tokens)")),
+        }
     }
 
     fn build_token(&self, obj: serde_json::Map<String, serde_json::Value>, grant: Grant) -> Result<TokenSet> {

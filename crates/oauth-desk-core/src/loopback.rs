@@ -2,9 +2,9 @@
 //! listener on 127.0.0.1 receives the redirect, answers with a page the user can close, and
 //! hands the URL to the core, which checks `state` and redeems the code.
 
-use oauth_desk_core::profile::is_loopback;
-use oauth_desk_core::redirect::RedirectMatcher;
-use oauth_desk_core::{Error, ErrorCode, Result, Session, TokenSet};
+use crate::profile::is_loopback;
+use crate::redirect::RedirectMatcher;
+use crate::{Error, ErrorCode, Result, Session, TokenSet};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -23,7 +23,9 @@ fn plan(session: &Session, port: Option<u16>) -> (String, u16, String) {
     ("127.0.0.1".to_string(), port.unwrap_or(0), "/callback".to_string())
 }
 
-pub async fn sign_in(session: &Session, port: Option<u16>, open: bool, wait: Duration) -> Result<TokenSet> {
+/// Listens, builds the authorize URL for the loopback redirect, hands it to `open` (which opens
+/// a browser or prints it), and finishes the sign-in when the redirect arrives within `wait`.
+pub async fn sign_in(session: &Session, port: Option<u16>, open: impl FnOnce(&str), wait: Duration) -> Result<TokenSet> {
     let (host, port, path) = plan(session, port);
     let listener = TcpListener::bind((host.as_str(), port)).await.map_err(|e| {
         Error::new(ErrorCode::ConnectionFailed, format!("cannot listen on {host}:{port}: {e}")).with_hint("choose another --port")
@@ -36,17 +38,12 @@ pub async fn sign_in(session: &Session, port: Option<u16>, open: bool, wait: Dur
     };
     let redirect = Url::parse(&format!("http://{shown_host}:{}{path}", bound.port())).map_err(|e| Error::invalid_input(e.to_string()))?;
     if session.profile().redirect_uri.as_deref().is_some_and(|r| Url::parse(r).map(|u| !is_loopback(&u)).unwrap_or(true)) {
-        eprintln!(
-            "note: the profile's redirect URI is not a loopback address; using {redirect}, which must be registered with the provider too"
+        tracing::warn!(
+            "the profile's redirect URI is not a loopback address; using {redirect}, which must be registered with the provider too"
         );
     }
     let pending = session.authorize(Some(&redirect)).await?;
-    eprintln!("Sign in through your browser at:\n  {}\nWaiting for the redirect to {redirect} ...", pending.authorize_url);
-    if open {
-        if let Err(e) = webbrowser::open(&pending.authorize_url) {
-            eprintln!("note: could not open a browser ({e}); open the URL above by hand");
-        }
-    }
+    open(&pending.authorize_url);
     let matcher = RedirectMatcher::new(redirect.clone());
     let deadline = tokio::time::Instant::now() + wait;
     loop {

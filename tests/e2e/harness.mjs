@@ -1,0 +1,133 @@
+// What the end-to-end tests start and stop: the emulators and oidc-provider on 127.0.0.1,
+// tauri-driver (which starts WebKitWebDriver and the app), and app sessions with their own data
+// directory and keyring service. Screenshots go to tests/e2e/screenshots/ (ignored by git).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { remote } from 'webdriverio';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(here, '../..');
+export const APP = process.env.OAUTH_DESK_APP ?? join(ROOT, 'target/debug/oauth-desk-app');
+const EMULATOR = join(ROOT, 'target/debug/oauth-desk-emulator');
+const SHOTS = join(here, 'screenshots');
+const children = new Set();
+
+function track(child) {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+export function stopAll() {
+  for (const c of children) c.kill('SIGTERM');
+}
+process.on('exit', stopAll);
+
+/** Spawns a server that prints `ready <url>` and resolves with that URL. */
+function startReady(cmd, args, opts = {}) {
+  const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'], ...opts }));
+  return new Promise((ok, fail) => {
+    const rl = createInterface({ input: child.stdout });
+    rl.once('line', (line) => (line.startsWith('ready ') ? ok({ url: line.slice(6).trim(), child }) : fail(new Error(`${cmd}: ${line}`))));
+    child.once('exit', (code) => fail(new Error(`${cmd} exited with ${code}`)));
+  });
+}
+
+export const startSalesforce = (accounts = 5000) => startReady(EMULATOR, ['salesforce', '--accounts', String(accounts)]);
+export const startWechat = () => startReady(EMULATOR, ['wechat']);
+export const startOidc = () => startReady('node', ['server.mjs'], { cwd: join(ROOT, 'tests/oidc') });
+
+export const SALESFORCE = { clientId: '3MVG9EMULATOR.consumer.key', secret: 'EMULATOR0CONSUMER0SECRET', user: 'ada@example.com', password: 'Passw0rd!' };
+export const WECHAT_WEB = { appid: 'wxf0e1d2c3b4a59687', secret: 'fedcba9876543210fedcba9876543210' };
+
+/** A fresh app identity: its own data directory and keyring service. */
+export function newProfileHome(name) {
+  const home = mkdtempSync(join(tmpdir(), `oauth-desk-e2e-${name}-`));
+  return { home, service: `oauth-desk-e2e-${process.pid}-${name}` };
+}
+
+let driver = null;
+
+async function waitFor(url, ms) {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {}
+    if (Date.now() > until) throw new Error(`${url} did not answer within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts tauri-driver for an app home (its environment reaches the app it launches). */
+export async function startDriver({ home, service }) {
+  await stopDriver();
+  const env = { ...process.env, XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache'), OAUTH_DESK_KEYRING_SERVICE: service, HOME: home };
+  mkdirSync(join(home, 'Downloads'), { recursive: true });
+  const bin = process.env.TAURI_DRIVER ?? join(process.env.HOME ?? '/root', '.cargo/bin/tauri-driver');
+  driver = track(spawn(bin, ['--native-driver', '/usr/bin/WebKitWebDriver'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+  await waitFor('http://127.0.0.1:4444/status', 20000);
+}
+
+export async function stopDriver() {
+  if (!driver) return;
+  const d = driver;
+  driver = null;
+  const gone = new Promise((r) => d.once('exit', r));
+  d.kill('SIGTERM');
+  await Promise.race([gone, new Promise((r) => setTimeout(r, 3000))]);
+}
+
+/** Launches the app (through tauri-driver) and waits for its first screen. */
+export async function openApp() {
+  const browser = await remote({
+    hostname: '127.0.0.1',
+    port: 4444,
+    logLevel: 'warn',
+    connectionRetryCount: 0,
+    capabilities: { browserName: 'wry', 'tauri:options': { application: APP }, 'wdio:enforceWebDriverClassic': true },
+  });
+  await browser.$('aside').waitForExist({ timeout: 20000 });
+  return browser;
+}
+
+/**
+ * Saves what is on the virtual screen. WebKitWebDriver's own screenshot command hangs under Xvfb
+ * (no compositor), so the X display is captured instead: the same pixels a person would see.
+ */
+export async function shot(browser, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  await new Promise((r) => setTimeout(r, 300)); // let the last frame paint
+  const out = join(SHOTS, `${name}.png`);
+  await new Promise((ok, fail) => {
+    const p = spawn('import', ['-display', process.env.DISPLAY ?? ':99', '-window', 'root', out], { stdio: 'ignore' });
+    p.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`screenshot ${name} failed (${code})`))));
+  });
+  void browser;
+}
+
+export const tid = (browser, id) => browser.$(`[data-testid="${id}"]`);
+
+/** Sets an input's value the way a user would: select all, type. */
+export async function type(browser, selector, text) {
+  const el = await browser.$(selector);
+  await el.waitForExist({ timeout: 10000 });
+  await el.clearValue();
+  await el.setValue(text);
+}
+
+/** The handle of the login window, once it has opened. */
+export async function loginWindow(browser, main) {
+  let handle;
+  await browser.waitUntil(async () => {
+    handle = (await browser.getWindowHandles()).find((h) => h !== main);
+    return Boolean(handle);
+  }, { timeout: 20000, timeoutMsg: 'the login window did not open' });
+  await browser.switchToWindow(handle);
+  return handle;
+}

@@ -1,0 +1,91 @@
+// The one door to the backend: every command as a typed function, plus the sign-in event and
+// the query channel. Nothing else in ui/ imports @tauri-apps/*.
+import { invoke, Channel } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { AppInfo } from './bindings/AppInfo';
+import type { ApiRequest } from './bindings/ApiRequest';
+import type { ApiResponse } from './bindings/ApiResponse';
+import type { ApiVersion } from './bindings/ApiVersion';
+import type { Error as DeskError } from './bindings/Error';
+import type { JsonValue } from './bindings/serde_json/JsonValue';
+import type { Profile } from './bindings/Profile';
+import type { ProfileEntry } from './bindings/ProfileEntry';
+import type { ProfileInput } from './bindings/ProfileInput';
+import type { QueryDone } from './bindings/QueryDone';
+import type { QueryEvent } from './bindings/QueryEvent';
+import type { QueryOptions } from './bindings/QueryOptions';
+import type { SandboxInfo } from './bindings/SandboxInfo';
+import type { SignInOutcome } from './bindings/SignInOutcome';
+import type { SignInStarted } from './bindings/SignInStarted';
+import type { TokenDetails } from './bindings/TokenDetails';
+import type { WhichToken } from './bindings/WhichToken';
+
+export type { DeskError };
+
+/** True when a thrown value is the backend's error shape. */
+export function isDeskError(e: unknown): e is DeskError {
+  return typeof e === 'object' && e !== null && 'code' in e && 'message' in e;
+}
+
+/** Any thrown value as the backend's error shape, so views render one kind of error. */
+export function asDeskError(e: unknown): DeskError {
+  if (isDeskError(e)) return e;
+  return { code: 'invalid_input', message: String(e) };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw asDeskError(e);
+  }
+}
+
+export const appInfo = () => call<AppInfo>('app_info');
+export const profileList = () => call<ProfileEntry[]>('profile_list');
+export const profileSave = (input: ProfileInput) => call<ProfileEntry>('profile_save', { input });
+export const profileDelete = (name: string) => call<void>('profile_delete', { name });
+export const profileDuplicate = (name: string, newName: string) => call<ProfileEntry>('profile_duplicate', { name, newName });
+export const profileValidate = (profile: Profile) => call<DeskError | null>('profile_validate', { profile });
+
+export const signinStart = (name: string, openWindow = true) => call<SignInStarted>('signin_start', { name, openWindow });
+export const signinCancel = (attemptId: string) => call<void>('signin_cancel', { attemptId });
+export const signinPaste = (name: string, input: string, attemptId?: string) =>
+  call<TokenDetails>('signin_paste', { name, input, attemptId: attemptId ?? null });
+export const signinBrowser = (name: string) => call<TokenDetails>('signin_browser', { name });
+export const signinForgetBrowserData = (name: string) => call<void>('signin_forget_browser_data', { name });
+export function onSignInFinished(handler: (o: SignInOutcome) => void): Promise<UnlistenFn> {
+  return listen<SignInOutcome>('signin://finished', (e) => handler(e.payload));
+}
+
+export const grantPassword = (name: string, username?: string, password?: string, securityToken?: string) =>
+  call<TokenDetails>('grant_password', { name, username: username ?? null, password: password ?? null, securityToken: securityToken ?? null });
+export const grantClientCredentials = (name: string) => call<TokenDetails>('grant_client_credentials', { name });
+export const tokenGet = (name: string) => call<TokenDetails | null>('token_get', { name });
+export const tokenRefresh = (name: string) => call<TokenDetails>('token_refresh', { name });
+export const tokenRevoke = (name: string, which: WhichToken) => call<void>('token_revoke', { name, which });
+export const tokenIntrospect = (name: string, which: WhichToken) => call<JsonValue>('token_introspect', { name, which });
+export const tokenForget = (name: string) => call<void>('token_forget', { name });
+
+/** Runs SOQL; `onPage` sees each page as it arrives. */
+export function salesforceQuery(
+  name: string,
+  soql: string,
+  options: QueryOptions,
+  queryId: string,
+  onPage: (e: QueryEvent) => void,
+): Promise<QueryDone> {
+  const channel = new Channel<QueryEvent>();
+  channel.onmessage = onPage;
+  return call<QueryDone>('salesforce_query', { name, soqlText: soql, options, queryId, onPage: channel });
+}
+export const salesforceQueryCancel = (queryId: string) => call<boolean>('salesforce_query_cancel', { queryId });
+export const salesforceVersions = (name: string) => call<ApiVersion[]>('salesforce_versions', { name });
+export const salesforceIdentity = (name: string) => call<JsonValue>('salesforce_identity', { name });
+
+export const wechatUserinfo = (name: string, lang: string) => call<JsonValue>('wechat_userinfo', { name, lang });
+export const wechatCheck = (name: string) => call<JsonValue>('wechat_check', { name });
+export const apiRequest = (name: string, request: ApiRequest) => call<ApiResponse>('api_request', { name, request });
+export const userinfo = (name: string) => call<JsonValue>('userinfo', { name, lang: null });
+export const sandboxStart = () => call<SandboxInfo>('sandbox_start');
+export const exportWrite = (fileName: string, contents: string) => call<string>('export_write', { fileName, contents });
