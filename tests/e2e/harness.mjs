@@ -100,6 +100,19 @@ export async function openApp() {
  * Saves what is on the virtual screen. WebKitWebDriver's own screenshot command hangs under Xvfb
  * (no compositor), so the X display is captured instead: the same pixels a person would see.
  */
+/** Runs `body` with the app open, always closing the session; a failure leaves a screenshot. */
+export async function withApp(name, body) {
+  const browser = await openApp();
+  try {
+    await body(browser);
+  } catch (e) {
+    await shot(browser, `failed-${name}`).catch(() => {});
+    throw e;
+  } finally {
+    await browser.deleteSession().catch(() => {});
+  }
+}
+
 export async function shot(browser, name) {
   mkdirSync(SHOTS, { recursive: true });
   await new Promise((r) => setTimeout(r, 300)); // let the last frame paint

@@ -1,0 +1,218 @@
+// OAuth Desk end to end, in the real window: profiles, the login window against the Salesforce
+// emulator, the real oidc-provider and the WeChat emulator's QR page, tokens, a multi-page query,
+// a restart, denial, state mismatch, a refused invoke from a remote page, and the Sandbox.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  loginWindow, newProfileHome, SALESFORCE, shot, startDriver, startOidc, startSalesforce, startWechat, stopAll, stopDriver, tid, type, WECHAT_WEB, withApp,
+} from './harness.mjs';
+
+let sf, wx, oidc;
+before(async () => {
+  [sf, wx, oidc] = await Promise.all([startSalesforce(5000), startWechat(), startOidc()]);
+});
+after(async () => { await stopDriver(); stopAll(); });
+
+const click = async (b, id) => { const el = await tid(b, id); await el.waitForClickable({ timeout: 15000 }); await el.click(); };
+const text = async (b, id) => (await tid(b, id)).getText();
+
+async function waitText(b, id, re, timeout = 30000) {
+  let last = '';
+  await b.waitUntil(async () => { const el = await tid(b, id); last = (await el.isExisting()) ? await el.getText() : ''; return re.test(last); },
+    { timeout, timeoutMsg: `[data-testid=${id}] never matched ${re}; last text: ${last}` });
+  return last;
+}
+
+/** Fills the editor for a new profile from a preset and saves it. */
+async function createProfile(b, preset, fields) {
+  await click(b, 'new-profile');
+  await click(b, `preset-${preset}`);
+  for (const [id, value] of Object.entries(fields)) await type(b, `[data-testid="field-${id}"]`, value);
+  await click(b, 'save-profile');
+  await (await tid(b, 'saved')).waitForExist({ timeout: 10000 });
+}
+
+/** Opens the login window, lets `inside` act in it, and returns to the main window. */
+async function inLoginWindow(b, inside) {
+  const main = await b.getWindowHandle();
+  await click(b, 'open-login-window');
+  await loginWindow(b, main);
+  try { await inside(); } finally { await b.switchToWindow(main); }
+}
+
+async function errorCode(b) {
+  const el = await tid(b, 'error');
+  await el.waitForExist({ timeout: 20000 });
+  return el.getAttribute('data-code');
+}
+
+describe('Salesforce through the login window', () => {
+  const home = newProfileHome('salesforce');
+
+  test('create a profile, sign in by typing into the login form, query several pages', async () => {
+    await startDriver(home);
+    await withApp('salesforce-signin', async (b) => {
+      await (await tid(b, 'first-run')).waitForExist();
+      await shot(b, '01-first-run');
+      await createProfile(b, 'salesforce-production', {
+        login: sf.url, 'client-id': SALESFORCE.clientId, 'client-secret': SALESFORCE.secret,
+        'redirect-uri': 'https://app.example.com/oauth/callback', username: SALESFORCE.user,
+      });
+      await shot(b, '02-profile-editor');
+      assert.ok(await (await tid(b, 'profile-salesforce-prod')).isExisting(), 'the profile is listed');
+
+      await click(b, 'tab-signin');
+      await shot(b, '03-signin');
+      await inLoginWindow(b, async () => {
+        await type(b, '#username', SALESFORCE.user);
+        await type(b, '#password', SALESFORCE.password);
+        await shot(b, '04-login-window');
+        await (await b.$('#Login')).click();
+      });
+      await (await tid(b, 'token-access')).waitForExist({ timeout: 20000 });
+      assert.match(await text(b, 'expiry'), /Expires: 1h 5\dm|Expires: 2h/, 'a live countdown from the 2-hour estimate');
+      assert.ok(await (await tid(b, 'token-refresh')).isExisting(), 'the code flow gives a refresh token');
+      await shot(b, '05-token');
+
+      await click(b, 'tab-query');
+      await type(b, '[data-testid="soql"]', 'SELECT Id, Name, Owner.Name FROM Account');
+      await click(b, 'run-query');
+      await waitText(b, 'query-summary', /4900 rows/);
+      assert.equal(await text(b, 'row-count'), '4900 of 4900 rows', 'three pages of 2000, 2000 and 900');
+      const firstRow = await b.execute(() => Array.from(document.querySelector('[data-testid="result-row"]').children).map((c) => c.textContent).join('|'));
+      assert.equal(firstRow, '1|001EMU000000001AAA|Account 000001|Ada Lovelace');
+      assert.ok((await b.$$('[data-testid="result-row"]')).length < 200, 'the table renders only the rows in view');
+      await shot(b, '06-query-table');
+      await click(b, 'view-json');
+      await shot(b, '07-query-json');
+      await click(b, 'export-csv');
+      await waitText(b, 'exported', /salesforce-prod-.*\.csv$/);
+    });
+  });
+
+  test('after a restart the profile and its token are there', async () => {
+    await withApp('restart', async (b) => {
+      await click(b, 'profile-salesforce-prod');
+      await (await tid(b, 'token-access')).waitForExist({ timeout: 10000 });
+      await click(b, 'refresh-token');
+      await (await tid(b, 'token-history')).waitForExist({ timeout: 10000 });
+      assert.match(await text(b, 'token-history'), /refresh_token\s*\d+ ms\s*ok/);
+      await shot(b, '08-after-restart');
+    });
+  });
+
+  test('denial, state mismatch, cancelling, and a remote page cannot invoke', async () => {
+    await withApp('denial', async (b) => {
+      await click(b, 'profile-salesforce-prod');
+      await click(b, 'tab-signin');
+
+      let invoked;
+      await inLoginWindow(b, async () => {
+        await (await b.$('#username')).waitForExist({ timeout: 15000 });
+        invoked = await b.executeAsync((done) => {
+          const internals = window.__TAURI_INTERNALS__;
+          if (!internals) { done('no tauri internals on this page'); return; }
+          internals.invoke('profile_list').then(() => done('allowed'), (e) => done(`refused: ${String(e)}`));
+        });
+        await (await b.$('#Deny')).click();
+      });
+      assert.match(invoked, /^refused: /, `a provider's page must not reach the app's commands (${invoked})`);
+      assert.equal(await errorCode(b), 'access_denied');
+      await shot(b, '09-denied');
+
+      await inLoginWindow(b, async () => {
+        await (await b.$('#username')).waitForExist({ timeout: 15000 });
+        // A forged redirect (a link on a page the user follows): the login window intercepts
+        // it, and its state is not this sign-in's.
+        await b.execute(() => {
+          document.body.insertAdjacentHTML('beforeend', '<a id="forged" href="https://app.example.com/oauth/callback?code=forged&state=forged">continue</a>');
+        });
+        await (await b.$('#forged')).click();
+      });
+      await b.waitUntil(async () => (await errorCode(b)) === 'state_mismatch', { timeout: 20000, timeoutMsg: 'no state mismatch error' });
+      await shot(b, '10-state-mismatch');
+
+      // Giving up from the main window closes the login window and ends the attempt. (WebDriver
+      // cannot close a window the way a window manager does: in WebKitGTK it only closes the page.)
+      await inLoginWindow(b, async () => { await (await b.$('#username')).waitForExist({ timeout: 15000 }); });
+      await click(b, 'cancel-signin');
+      await b.waitUntil(async () => (await errorCode(b)) === 'cancelled', { timeout: 20000, timeoutMsg: 'cancelling did not end the attempt' });
+      await b.waitUntil(async () => (await b.getWindowHandles()).length === 1, { timeout: 10000, timeoutMsg: 'the login window stayed open' });
+    });
+  });
+});
+
+describe('the real oidc-provider and the WeChat emulator', () => {
+  const home = newProfileHome('oidc-wechat');
+
+  test('oidc-provider: its login and consent pages, then a decoded id token', async () => {
+    await startDriver(home);
+    await withApp('oidc', async (b) => {
+      await createProfile(b, 'oidc', {
+        issuer: oidc.url, 'client-id': 'desk-basic', 'client-secret': 'desk-basic-secret',
+        'redirect-uri': 'https://app.example.com/oidc/callback', scopes: 'openid email profile offline_access',
+      });
+      await click(b, 'tab-signin');
+      await inLoginWindow(b, async () => {
+        await type(b, 'input[name="login"]', 'ada');
+        await type(b, 'input[name="password"]', 'anything');
+        await shot(b, '11-oidc-login');
+        await (await b.$('button[type="submit"]')).click();
+        await (await b.$('button*=Continue')).waitForExist({ timeout: 15000 });
+        await shot(b, '12-oidc-consent');
+        await (await b.$('button*=Continue')).click();
+      });
+      await (await tid(b, 'token-id')).waitForExist({ timeout: 20000 });
+      assert.match(await (await b.$('[data-testid="token-panel"]')).getText(), /sub\s*ada/);
+      await shot(b, '13-oidc-token');
+    });
+  });
+
+  test('WeChat website QR login confirmed on the phone, then user info', async () => {
+    await withApp('wechat', async (b) => {
+      await createProfile(b, 'wechat-website', {
+        'client-id': WECHAT_WEB.appid, 'client-secret': WECHAT_WEB.secret, 'redirect-uri': 'https://www.example.com/login/wechat',
+        'open-base': wx.url, 'api-base': wx.url,
+      });
+      await click(b, 'tab-signin');
+      await inLoginWindow(b, async () => {
+        await (await b.$('#qrcode')).waitForExist({ timeout: 15000 });
+        await shot(b, '14-wechat-qr');
+        await (await b.$('#confirm-on-phone')).click();
+      });
+      await (await tid(b, 'token-openid')).waitForExist({ timeout: 20000 });
+      await click(b, 'tab-wechat');
+      await click(b, 'wechat-userinfo');
+      await waitText(b, 'wechat-info', /微信用户 Ada/);
+      await click(b, 'wechat-check');
+      await (await tid(b, 'wechat-valid')).waitForExist({ timeout: 10000 });
+      await shot(b, '15-wechat-panel');
+    });
+  });
+});
+
+describe('the Sandbox from the first run', () => {
+  test('a newcomer picks Sandbox, signs in with the demo credentials and runs SOQL', async () => {
+    await startDriver(newProfileHome('sandbox'));
+    await withApp('sandbox', async (b) => {
+      await click(b, 'preset-sandbox');
+      const creds = await waitText(b, 'sandbox-credentials', /ada@example\.com \/ Passw0rd!/);
+      assert.ok(creds);
+      await shot(b, '16-sandbox-signin');
+      await inLoginWindow(b, async () => {
+        await type(b, '#username', 'ada@example.com');
+        await type(b, '#password', 'Passw0rd!');
+        await (await b.$('#Login')).click();
+      });
+      await (await tid(b, 'token-access')).waitForExist({ timeout: 20000 });
+      await click(b, 'tab-query');
+      await click(b, 'run-query');
+      await waitText(b, 'query-summary', /2940 rows/);
+      await shot(b, '17-sandbox-query');
+      await click(b, 'toggle-theme');
+      await click(b, 'toggle-language');
+      await waitText(b, 'row-count', /2940 \/ 2940 行/);
+      await shot(b, '18-dark-chinese');
+    });
+  });
+});
