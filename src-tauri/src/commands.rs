@@ -317,10 +317,11 @@ mod tests {
         );
     }
 
+    /// What a command's `Err` becomes on its way to the window.
     #[test]
-    fn a_result_error_is_serialised_whole() {
-        let r: Result<(), Error> = Err(Error::new(ErrorCode::StateMismatch, "x"));
-        let invoke_error: tauri::ipc::InvokeError = r.unwrap_err().into();
+    fn a_command_error_is_serialised_whole() {
+        let invoke_error: tauri::ipc::InvokeError = Error::new(ErrorCode::StateMismatch, "x").with_hint("start again").into();
         assert_eq!(invoke_error.0["code"], "state_mismatch");
+        assert_eq!(invoke_error.0["hint"], "start again");
     }
 }

@@ -133,7 +133,7 @@ async fn run(
         }
     }
     let outcome = match result {
-        Ok(token) => SignInOutcome::SignedIn { attempt_id: id, profile, token: TokenDetails::new(token, session.history()) },
+        Ok(token) => SignInOutcome::SignedIn { attempt_id: id, profile, token: Box::new(TokenDetails::new(token, session.history())) },
         Err(error) => SignInOutcome::Failed { attempt_id: id, profile, error, suggest_system_browser: refused },
     };
     if let Err(e) = app.emit(FINISHED_EVENT, outcome) {

@@ -77,7 +77,7 @@ pub struct SignInStarted {
 #[serde(tag = "type")]
 #[ts(export)]
 pub enum SignInOutcome {
-    SignedIn { attempt_id: String, profile: String, token: TokenDetails },
+    SignedIn { attempt_id: String, profile: String, token: Box<TokenDetails> },
     Failed { attempt_id: String, profile: String, error: Error, suggest_system_browser: bool },
 }
 
