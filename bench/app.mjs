@@ -1,0 +1,156 @@
+// App benchmark: start to interactive window and idle memory (the app with all its WebKit
+// processes, PSS) against a bare Tauri app built from the same versions, in the same run; then,
+// with 100,000 query rows, the time from the first page's arrival to its rows on screen and the
+// memory the rows add. Runs under bench/app.sh (Xvfb, keyring, release builds).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { remote } from 'webdriverio';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const REL = join(ROOT, 'target/release');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const ROWS = 100000;
+const ACCOUNTS = 102041; // every 50th emulated account is deleted: this leaves 100,000 live rows
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+function procs() {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      out.push({ pid: Number(d), ppid, comm });
+    } catch {}
+  }
+  return out;
+}
+
+/** PSS (MiB) of the app process and every process under it (WebKit's web and network processes). */
+function treePss(appName) {
+  const all = procs();
+  const app = all.find((p) => p.comm === appName.slice(0, 15));
+  if (!app) throw new Error(`${appName} is not running`);
+  const tree = [app.pid];
+  for (let i = 0; i < tree.length; i++) for (const p of all) if (p.ppid === tree[i]) tree.push(p.pid);
+  let kib = 0;
+  for (const pid of tree) {
+    const m = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').match(/^Pss:\s+(\d+) kB/m);
+    if (m) kib += Number(m[1]);
+  }
+  return { mib: kib / 1024, processes: tree.length };
+}
+
+let driver = null;
+async function startDriver(env) {
+  driver = spawn(join(process.env.HOME, '.cargo/bin/tauri-driver'), ['--native-driver', '/usr/bin/WebKitWebDriver'], { env, stdio: 'ignore' });
+  for (let i = 0; i < 200; i++) { try { if ((await fetch('http://127.0.0.1:4444/status')).ok) return; } catch {} await sleep(50); }
+  throw new Error('tauri-driver did not start');
+}
+async function stopDriver() { if (driver) { driver.kill('SIGTERM'); await sleep(500); driver = null; } }
+
+function home(name) {
+  const h = mkdtempSync(join(tmpdir(), `oauth-desk-bench-${name}-`));
+  return { h, env: { ...process.env, HOME: h, XDG_DATA_HOME: join(h, 'data'), XDG_CONFIG_HOME: join(h, 'config'), XDG_CACHE_HOME: join(h, 'cache'), OAUTH_DESK_KEYRING_SERVICE: `bench-${name}-${process.pid}` } };
+}
+
+/** Launches an app through WebDriver; milliseconds until `selector` is on screen. */
+async function launch(binary, selector) {
+  const t0 = performance.now();
+  const browser = await remote({ hostname: '127.0.0.1', port: 4444, logLevel: 'error', capabilities: { browserName: 'wry', 'tauri:options': { application: binary }, 'wdio:enforceWebDriverClassic': true } });
+  await browser.$(selector).waitForDisplayed({ timeout: 30000, interval: 10 });
+  return { browser, ms: performance.now() - t0 };
+}
+
+async function startup() {
+  const res = { desk: { ms: [], mib: [] }, hello: { ms: [], mib: [] } };
+  for (let i = 0; i < RUNS; i++) {
+    for (const which of i % 2 ? ['hello', 'desk'] : ['desk', 'hello']) {
+      const { env } = home(`${which}-${i}`);
+      await startDriver(env);
+      const [bin, sel, name] = which === 'desk' ? [join(REL, 'oauth-desk-app'), '[data-testid="first-run"]', 'oauth-desk-app'] : [join(REL, 'hello-tauri'), '#hello', 'hello-tauri'];
+      const { browser, ms } = await launch(bin, sel);
+      await sleep(3000); // idle
+      res[which].ms.push(ms);
+      res[which].mib.push(treePss(name).mib);
+      await browser.deleteSession();
+      await stopDriver();
+    }
+    console.error(`start-up run ${i + 1}/${RUNS}`);
+  }
+  return res;
+}
+
+async function startEmulator() {
+  const child = spawn(join(REL, 'oauth-desk-emulator'), ['salesforce', '--accounts', String(ACCOUNTS)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const line = await new Promise((ok) => createInterface({ input: child.stdout }).once('line', ok));
+  return { child, url: line.split(' ')[1] };
+}
+
+async function rows(emulator) {
+  const out = { firstRowsMs: [], firstPageMs: [], addedMib: [], loadMs: [] };
+  for (let i = 0; i < Math.min(RUNS, 3); i++) {
+    const { env } = home(`rows-${i}`);
+    // The CLI writes the same profile document the app reads, and the same keyring entries.
+    const cli = (args, input) => execFileSync(join(REL, 'oauth-desk'), args, { env: { ...env, OAUTH_DESK_DATA_DIR: join(env.XDG_DATA_HOME, 'dev.oauthdesk.app') }, input });
+    cli(['profile', 'add', 'bench', '--kind', 'salesforce', '--login', emulator.url, '--client-id', '3MVG9EMULATOR.consumer.key', '--username', 'ada@example.com', '--client-secret-stdin'], 'EMULATOR0CONSUMER0SECRET\n');
+    cli(['login', 'password', 'bench', '--password-stdin', '--security-token-stdin'], 'Passw0rd!\nSECTOKEN42\n');
+    await startDriver(env);
+    const { browser } = await launch(join(REL, 'oauth-desk-app'), '[data-testid="profile-bench"]');
+    await browser.$('[data-testid="profile-bench"]').click();
+    await browser.$('[data-testid="tab-query"]').click();
+    const soql = await browser.$('[data-testid="soql"]');
+    await soql.clearValue();
+    await soql.setValue('SELECT Id, Name, Industry, AnnualRevenue, NumberOfEmployees, BillingCity, BillingCountry, Owner.Name FROM Account');
+    await sleep(1500);
+    const before = treePss('oauth-desk-app').mib;
+    const t0 = performance.now();
+    await browser.$('[data-testid="run-query"]').click();
+    await browser.waitUntil(async () => /100000 rows/.test(await browser.$('[data-testid="query-summary"]').getText()), { timeout: 120000, interval: 20 });
+    out.loadMs.push(performance.now() - t0);
+    const m = await browser.execute(() => window.__oauthDeskMetrics);
+    out.firstRowsMs.push(m.firstRowsMs);
+    out.firstPageMs.push(m.firstPageMs);
+    await sleep(3000);
+    out.addedMib.push(treePss('oauth-desk-app').mib - before);
+    await browser.deleteSession();
+    await stopDriver();
+    console.error(`rows run ${i + 1}`);
+  }
+  return out;
+}
+
+const s = await startup();
+const emulator = await startEmulator();
+let r;
+try { r = await rows(emulator); } finally { emulator.child.kill(); }
+const f = (x, d = 0) => x.toFixed(d);
+const lines = [
+  `Median of ${RUNS} runs each, alternating; Xvfb, 2 cores; memory is PSS of the app and all its WebKit processes after 3 s idle.`,
+  '',
+  '| measure | OAuth Desk | bare Tauri app | ratio |',
+  '|---|---:|---:|---:|',
+  `| start to interactive window (WebDriver session to first screen) | ${f(median(s.desk.ms))} ms | ${f(median(s.hello.ms))} ms | ${f(median(s.desk.ms) / median(s.hello.ms), 2)} |`,
+  `| idle memory (PSS, all processes) | ${f(median(s.desk.mib))} MiB | ${f(median(s.hello.mib))} MiB | ${f(median(s.desk.mib) / median(s.hello.mib), 2)} |`,
+  '',
+  `100,000 rows (8 columns), pages of 2000, median of ${r.loadMs.length} runs:`,
+  '',
+  '| measure | value |',
+  '|---|---:|',
+  `| first page's arrival to its rows on screen | ${f(median(r.firstRowsMs), 1)} ms |`,
+  `| Run pressed to first page arrived | ${f(median(r.firstPageMs))} ms |`,
+  `| all 100,000 rows loaded | ${f(median(r.loadMs))} ms |`,
+  `| memory the rows add (PSS) | ${f(median(r.addedMib))} MiB |`,
+];
+const report = lines.join('\n');
+console.log(report);
+mkdirSync(join(ROOT, 'bench/out'), { recursive: true });
+writeFileSync(join(ROOT, 'bench/out/app.md'), report + '\n');
+writeFileSync(join(ROOT, 'bench/out/app.json'), JSON.stringify({ startup: s, rows: r }, null, 2));
+process.exit(0);
