@@ -14,7 +14,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REL = join(ROOT, 'target/release');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const ROWS = 100000;
-const ACCOUNTS = 102041; // every 50th emulated account is deleted: this leaves 100,000 live rows
+const ACCOUNTS = 102040; // every 50th emulated account is deleted: this leaves exactly 100,000 live rows
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
@@ -48,12 +48,33 @@ function treePss(appName) {
 }
 
 let driver = null;
+// Never leave a driver behind, even when a measurement fails.
+process.on('exit', () => driver?.kill('SIGKILL'));
 async function startDriver(env) {
   driver = spawn(join(process.env.HOME, '.cargo/bin/tauri-driver'), ['--native-driver', '/usr/bin/WebKitWebDriver'], { env, stdio: 'ignore' });
   for (let i = 0; i < 200; i++) { try { if ((await fetch('http://127.0.0.1:4444/status')).ok) return; } catch {} await sleep(50); }
   throw new Error('tauri-driver did not start');
 }
-async function stopDriver() { if (driver) { driver.kill('SIGTERM'); await sleep(500); driver = null; } }
+/** Stops tauri-driver (SIGKILL if it lingers) and waits until port 4444 is free again. */
+async function stopDriver() {
+  if (!driver) return;
+  const d = driver;
+  driver = null;
+  // tauri-driver may already have ended with its session.
+  if (d.exitCode === null && d.signalCode === null) {
+    const exited = new Promise((r) => d.once('exit', r));
+    d.kill('SIGTERM');
+    if ((await Promise.race([exited.then(() => 'exited'), sleep(3000)])) !== 'exited') {
+      d.kill('SIGKILL');
+      await Promise.race([exited, sleep(3000)]);
+    }
+  }
+  for (let i = 0; i < 100; i++) {
+    try { await fetch('http://127.0.0.1:4444/status', { signal: AbortSignal.timeout(500) }); } catch { return; }
+    await sleep(100);
+  }
+  throw new Error('port 4444 is still taken');
+}
 
 function home(name) {
   const h = mkdtempSync(join(tmpdir(), `oauth-desk-bench-${name}-`));
@@ -112,7 +133,13 @@ async function rows(emulator) {
     const before = treePss('oauth-desk-app').mib;
     const t0 = performance.now();
     await browser.$('[data-testid="run-query"]').click();
-    await browser.waitUntil(async () => /100000 rows/.test(await browser.$('[data-testid="query-summary"]').getText()), { timeout: 120000, interval: 20 });
+    try {
+      await browser.waitUntil(async () => /100000 rows/.test(await browser.$('[data-testid="query-summary"]').getText()), { timeout: 120000, interval: 20 });
+    } catch (e) {
+      const seen = await browser.execute(() => document.querySelector('main')?.innerText ?? '');
+      execFileSync('import', ['-display', process.env.DISPLAY, '-window', 'root', join(ROOT, 'bench/out/app-failure.png')]);
+      throw new Error(`the query did not finish: ${seen.slice(0, 800)}`);
+    }
     out.loadMs.push(performance.now() - t0);
     const m = await browser.execute(() => window.__oauthDeskMetrics);
     out.firstRowsMs.push(m.firstRowsMs);
@@ -126,7 +153,7 @@ async function rows(emulator) {
   return out;
 }
 
-const s = await startup();
+const s = process.env.BENCH_SKIP_STARTUP ? { desk: { ms: [1], mib: [1] }, hello: { ms: [1], mib: [1] } } : await startup();
 const emulator = await startEmulator();
 let r;
 try { r = await rows(emulator); } finally { emulator.child.kill(); }
