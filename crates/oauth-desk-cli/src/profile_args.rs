@@ -70,7 +70,31 @@ fn scopes(s: &str) -> Vec<String> {
     s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_string).collect()
 }
 
+/// `name=value` sets a parameter; `name=` removes it.
+fn merge_params(into: &mut std::collections::BTreeMap<String, String>, params: Vec<(String, String)>) {
+    for (k, v) in params {
+        if v.is_empty() {
+            into.remove(&k);
+        } else {
+            into.insert(k, v);
+        }
+    }
+}
+
 impl ProfileArgs {
+    /// The fields both WeChat kinds share.
+    fn apply_wechat(&self, lang: &mut String, endpoints: &mut oauth_desk_core::profile::WechatEndpoints) {
+        if let Some(v) = &self.lang {
+            *lang = v.clone();
+        }
+        if let Some(v) = &self.open_base {
+            endpoints.open_base = v.trim().to_string();
+        }
+        if let Some(v) = &self.api_base {
+            endpoints.api_base = v.trim().to_string();
+        }
+    }
+
     /// Applies every given option to `profile`, refusing options that do not fit its kind.
     pub fn apply(&self, profile: &mut Profile) -> Result<()> {
         if let Some(v) = &self.client_id {
@@ -109,13 +133,7 @@ impl ProfileArgs {
                 if self.no_pkce {
                     c.pkce = false;
                 }
-                for (k, v) in params {
-                    if v.is_empty() {
-                        c.authorize_params.remove(&k);
-                    } else {
-                        c.authorize_params.insert(k, v);
-                    }
-                }
+                merge_params(&mut c.authorize_params, params);
                 for (flag, set) in [
                     ("lang", self.lang.is_some()),
                     ("open-base", self.open_base.is_some()),
@@ -139,15 +157,7 @@ impl ProfileArgs {
                         }
                     };
                 }
-                if let Some(v) = &self.lang {
-                    c.lang = v.clone();
-                }
-                if let Some(v) = &self.open_base {
-                    c.endpoints.open_base = v.trim().to_string();
-                }
-                if let Some(v) = &self.api_base {
-                    c.endpoints.api_base = v.trim().to_string();
-                }
+                self.apply_wechat(&mut c.lang, &mut c.endpoints);
                 if !params.is_empty() {
                     return refuse("param");
                 }
@@ -158,15 +168,7 @@ impl ProfileArgs {
                         return Err(Error::invalid_input("WeChat website QR login always uses the scope snsapi_login"));
                     }
                 }
-                if let Some(v) = &self.lang {
-                    c.lang = v.clone();
-                }
-                if let Some(v) = &self.open_base {
-                    c.endpoints.open_base = v.trim().to_string();
-                }
-                if let Some(v) = &self.api_base {
-                    c.endpoints.api_base = v.trim().to_string();
-                }
+                self.apply_wechat(&mut c.lang, &mut c.endpoints);
                 if !params.is_empty() {
                     return refuse("param");
                 }
@@ -193,13 +195,7 @@ impl ProfileArgs {
                 if self.no_pkce {
                     c.pkce = false;
                 }
-                for (k, v) in params {
-                    if v.is_empty() {
-                        c.authorize_params.remove(&k);
-                    } else {
-                        c.authorize_params.insert(k, v);
-                    }
-                }
+                merge_params(&mut c.authorize_params, params);
                 for (flag, set) in [("login", self.login.is_some()), ("lang", self.lang.is_some()), ("open-base", self.open_base.is_some())]
                 {
                     if set {
