@@ -3,14 +3,16 @@
 //! `provider`, `status`, `endpoint`).
 
 use crate::state::AppState;
-use crate::types::{AppInfo, ProfileEntry, ProfileInput, QueryDone, QueryEvent, SandboxInfo, SignInStarted, TokenDetails};
+use crate::types::{AppInfo, CopyFormat, ProfileEntry, ProfileInput, QueryDone, QueryEvent, SandboxInfo, SignInStarted, TokenDetails};
 use futures::future::{AbortHandle, Abortable};
 use futures::StreamExt;
-use oauth_desk_core::generic::ApiRequest;
-use oauth_desk_core::generic::ApiResponse;
-use oauth_desk_core::salesforce::{ApiVersion, QueryOptions};
+use oauth_desk_core::providers::salesforce::{ApiVersion, QueryOptions, SalesforceApi};
+use oauth_desk_core::providers::wechat::WechatApi;
+use oauth_desk_core::request::{self, ApiRequest, ApiResponse};
+use oauth_desk_core::soql::{self, QueryColumns};
 use oauth_desk_core::storage::SecretKey;
-use oauth_desk_core::{soql, Error, Profile, Secret, WhichToken};
+use oauth_desk_core::wire::{export, ExchangeDetail, ExchangeSummary, Reveal};
+use oauth_desk_core::{Error, PasswordCredentials, Profile, Secret, WhichToken};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,13 +27,17 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
 }
 
 #[tauri::command]
-pub fn profile_list(state: State<'_, AppState>) -> Cmd<Vec<ProfileEntry>> {
-    state.desk.list()?.iter().map(|p| state.entry(p)).collect()
+pub async fn profile_list(state: State<'_, AppState>) -> Cmd<Vec<ProfileEntry>> {
+    let mut out = Vec::new();
+    for p in state.desk.list()? {
+        out.push(state.entry(&p).await?);
+    }
+    Ok(out)
 }
 
 /// Creates (empty `id`) or updates a profile and changes the secrets given.
 #[tauri::command]
-pub fn profile_save(state: State<'_, AppState>, input: ProfileInput) -> Cmd<ProfileEntry> {
+pub async fn profile_save(state: State<'_, AppState>, input: ProfileInput) -> Cmd<ProfileEntry> {
     let mut profile = input.profile;
     if profile.id.is_empty() {
         profile.id = oauth_desk_core::profile::new_profile_id();
@@ -46,22 +52,20 @@ pub fn profile_save(state: State<'_, AppState>, input: ProfileInput) -> Cmd<Prof
             state.desk.set_secret(&profile, key, Some(&Secret::new(v)))?;
         }
     }
-    state.invalidate(&profile.id);
-    state.entry(&profile)
+    state.entry(&profile).await
 }
 
 #[tauri::command]
 pub fn profile_delete(state: State<'_, AppState>, name: String) -> Cmd<()> {
     let p = state.desk.remove(&name)?;
-    state.invalidate(&p.id);
     let _ = std::fs::remove_dir_all(state.browser_dir(&p));
     Ok(())
 }
 
 #[tauri::command]
-pub fn profile_duplicate(state: State<'_, AppState>, name: String, new_name: String) -> Cmd<ProfileEntry> {
+pub async fn profile_duplicate(state: State<'_, AppState>, name: String, new_name: String) -> Cmd<ProfileEntry> {
     let p = state.desk.duplicate(&name, &new_name)?;
-    state.entry(&p)
+    state.entry(&p).await
 }
 
 /// Validation as the user types: the first problem, or nothing.
@@ -83,7 +87,7 @@ pub fn signin_cancel(state: State<'_, AppState>, attempt_id: String) -> Cmd<()> 
 /// Finishes a sign-in from a pasted redirect URL or bare code (WeChat Official Accounts).
 #[tauri::command]
 pub async fn signin_paste(state: State<'_, AppState>, name: String, input: String, attempt_id: Option<String>) -> Cmd<TokenDetails> {
-    let (_, session) = state.session(&name)?;
+    let session = state.session(&name)?;
     let pending = crate::login::take_pending(&state, attempt_id.as_deref())?;
     let token = session.complete_pasted(pending.as_ref(), &input).await?;
     Ok(TokenDetails::new(token, session.history()))
@@ -92,7 +96,7 @@ pub async fn signin_paste(state: State<'_, AppState>, name: String, input: Strin
 /// Signs in through the system browser with a loopback redirect (RFC 8252).
 #[tauri::command]
 pub async fn signin_browser(state: State<'_, AppState>, name: String) -> Cmd<TokenDetails> {
-    let (_, session) = state.session(&name)?;
+    let session = state.session(&name)?;
     let open = |url: &str| {
         if let Err(e) = webbrowser::open(url) {
             tracing::warn!("cannot open the system browser: {e}");
@@ -107,6 +111,7 @@ pub fn signin_forget_browser_data(state: State<'_, AppState>, name: String) -> C
     crate::login::forget_browser_data(&state, &name)
 }
 
+/// The password grant with what the form gives; what it leaves empty comes from the profile.
 #[tauri::command]
 pub async fn grant_password(
     state: State<'_, AppState>,
@@ -115,57 +120,50 @@ pub async fn grant_password(
     password: Option<String>,
     security_token: Option<String>,
 ) -> Cmd<TokenDetails> {
-    let profile = state.desk.find(&name)?;
-    let (session, overrides) = if password.is_some() || security_token.is_some() {
-        let overrides = oauth_desk_core::ProfileSecrets {
-            client_secret: None,
-            password: password.map(Secret::new),
-            security_token: security_token.map(Secret::new),
-        };
-        (std::sync::Arc::new(state.desk.session(&profile, overrides)?), true)
-    } else {
-        (state.session(&name)?.1, false)
+    let session = state.session(&name)?;
+    let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let credentials = PasswordCredentials {
+        username: nonempty(username),
+        password: nonempty(password).map(Secret::new),
+        security_token: nonempty(security_token).map(Secret::new),
     };
-    let token = session.grant_password(username.as_deref().filter(|u| !u.is_empty())).await?;
-    if overrides {
-        state.invalidate(&profile.id);
-    }
+    let token = session.grant_password(credentials).await?;
     Ok(TokenDetails::new(token, session.history()))
 }
 
 #[tauri::command]
 pub async fn grant_client_credentials(state: State<'_, AppState>, name: String) -> Cmd<TokenDetails> {
-    let (_, session) = state.session(&name)?;
+    let session = state.session(&name)?;
     let token = session.grant_client_credentials().await?;
     Ok(TokenDetails::new(token, session.history()))
 }
 
 #[tauri::command]
 pub async fn token_get(state: State<'_, AppState>, name: String) -> Cmd<Option<TokenDetails>> {
-    let (_, session) = state.session(&name)?;
+    let session = state.session(&name)?;
     Ok(session.token().await.map(|t| TokenDetails::new(t, session.history())))
 }
 
 #[tauri::command]
 pub async fn token_refresh(state: State<'_, AppState>, name: String) -> Cmd<TokenDetails> {
-    let (_, session) = state.session(&name)?;
+    let session = state.session(&name)?;
     let token = session.refresh().await?;
     Ok(TokenDetails::new(token, session.history()))
 }
 
 #[tauri::command]
 pub async fn token_revoke(state: State<'_, AppState>, name: String, which: WhichToken) -> Cmd<()> {
-    state.session(&name)?.1.revoke(which).await
+    state.session(&name)?.revoke(which).await
 }
 
 #[tauri::command]
 pub async fn token_introspect(state: State<'_, AppState>, name: String, which: WhichToken) -> Cmd<Value> {
-    state.session(&name)?.1.introspect(which).await
+    state.session(&name)?.introspect(which).await
 }
 
 #[tauri::command]
 pub async fn token_forget(state: State<'_, AppState>, name: String) -> Cmd<()> {
-    state.session(&name)?.1.forget_token().await
+    state.session(&name)?.forget_token().await
 }
 
 /// Runs SOQL; each page goes to `on_page` as it arrives. `query_id` names it for cancelling.
@@ -178,36 +176,33 @@ pub async fn salesforce_query(
     query_id: String,
     on_page: Channel<QueryEvent>,
 ) -> Cmd<QueryDone> {
-    let (_, session) = state.session(&name)?;
+    let session = state.session(&name)?;
     let (abort, registration) = AbortHandle::new_pair();
     state.queries.lock().map_err(|_| Error::storage("query table poisoned"))?.insert(query_id.clone(), abort);
     let started = Instant::now();
     let (rows, total) = (AtomicU64::new(0), AtomicU64::new(0));
     let pages = AtomicU64::new(0);
     let work = async {
-        let declared = soql::select_columns(&soql_text);
-        let mut stream = session.salesforce_query(&soql_text, options);
-        let mut columns: Option<Vec<String>> = None;
+        let mut columns = QueryColumns::for_query(&soql_text);
+        let mut stream = SalesforceApi::of(&session)?.query(&soql_text, options);
         while let Some(page) = stream.next().await {
             let page = page?;
-            let cols = columns.get_or_insert_with(|| {
-                declared.clone().or_else(|| page.records.first().map(soql::columns_from_record)).unwrap_or_default()
-            });
-            let labels = soql::header_labels(cols, page.records.first());
+            columns.resolve(page.records.first());
             let n = page.records.len() as u64;
             let so_far = rows.fetch_add(n, Ordering::SeqCst) + n;
             total.store(page.total_size, Ordering::SeqCst);
             let index = pages.fetch_add(1, Ordering::SeqCst) as u32;
-            let records = page.records.iter().map(soql::strip_attributes).collect();
+            let event = QueryEvent::Page {
+                index,
+                columns: columns.labels().to_vec(),
+                rows: page.records.iter().map(|r| columns.values(r)).collect(),
+                records: page.records.iter().map(soql::strip_attributes).collect(),
+                total_size: page.total_size,
+                rows_so_far: so_far,
+                done: page.done,
+            };
             on_page
-                .send(QueryEvent::Page {
-                    index,
-                    columns: labels,
-                    records,
-                    total_size: page.total_size,
-                    rows_so_far: so_far,
-                    done: page.done,
-                })
+                .send(event)
                 .map_err(|e| Error::new(oauth_desk_core::ErrorCode::Cancelled, format!("the window stopped listening: {e}")))?;
         }
         Ok::<(), Error>(())
@@ -243,32 +238,84 @@ pub fn salesforce_query_cancel(state: State<'_, AppState>, query_id: String) -> 
 
 #[tauri::command]
 pub async fn salesforce_versions(state: State<'_, AppState>, name: String) -> Cmd<Vec<ApiVersion>> {
-    state.session(&name)?.1.salesforce_versions().await
+    let session = state.session(&name)?;
+    SalesforceApi::of(&session)?.versions().await
 }
 
 #[tauri::command]
 pub async fn salesforce_identity(state: State<'_, AppState>, name: String) -> Cmd<Value> {
-    state.session(&name)?.1.salesforce_identity().await
+    let session = state.session(&name)?;
+    SalesforceApi::of(&session)?.identity().await
 }
 
 #[tauri::command]
 pub async fn wechat_userinfo(state: State<'_, AppState>, name: String, lang: Option<String>) -> Cmd<Value> {
-    state.session(&name)?.1.wechat_userinfo(lang.as_deref()).await
+    let session = state.session(&name)?;
+    WechatApi::of(&session)?.userinfo(lang.as_deref()).await
 }
 
 #[tauri::command]
 pub async fn wechat_check(state: State<'_, AppState>, name: String) -> Cmd<Value> {
-    state.session(&name)?.1.wechat_check().await
+    let session = state.session(&name)?;
+    WechatApi::of(&session)?.check().await
 }
 
 #[tauri::command]
 pub async fn api_request(state: State<'_, AppState>, name: String, request: ApiRequest) -> Cmd<ApiResponse> {
-    state.session(&name)?.1.request(&request).await
+    let session = state.session(&name)?;
+    request::send(&session, &request).await
+}
+
+/// The profile's wire log, oldest first, secrets masked.
+#[tauri::command]
+pub fn wirelog_list(state: State<'_, AppState>, name: String) -> Cmd<Vec<ExchangeSummary>> {
+    Ok(state.session(&name)?.log().summaries())
+}
+
+/// One exchange whole, secrets masked.
+#[tauri::command]
+pub fn wirelog_get(state: State<'_, AppState>, name: String, id: u64) -> Cmd<ExchangeDetail> {
+    state.session(&name)?.log().detail(id).ok_or_else(|| gone(id))
+}
+
+/// One exchange as a curl command or a Python snippet: secrets as `$ENV` placeholders, or the
+/// secrets themselves when the user ticked "include secrets".
+#[tauri::command]
+pub fn wirelog_copy(state: State<'_, AppState>, name: String, id: u64, format: CopyFormat, include_secrets: bool) -> Cmd<String> {
+    let session = state.session(&name)?;
+    let exchange = session.log().get(id).ok_or_else(|| gone(id))?;
+    let reveal = if include_secrets { Reveal::Secrets } else { Reveal::Placeholders };
+    let r = session.log().redactor();
+    Ok(match format {
+        CopyFormat::Curl => export::curl(&exchange, &r, reveal),
+        CopyFormat::Python => export::python(&exchange, &r, reveal),
+    })
+}
+
+/// Saves the profile's exchanges as HAR 1.2 in the Downloads folder and returns the path.
+#[tauri::command]
+pub fn wirelog_export_har(app: AppHandle, state: State<'_, AppState>, name: String, include_secrets: bool) -> Cmd<String> {
+    let session = state.session(&name)?;
+    let reveal = if include_secrets { Reveal::Secrets } else { Reveal::Masked };
+    let doc = export::har(&session.log().exchanges(), &session.log().redactor(), reveal);
+    let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::unexpected(e.to_string()))?;
+    let stamp = oauth_desk_core::clock::rfc3339(state.desk.clock().now_millis()).replace(':', "-");
+    export_write(app, format!("{name}-{stamp}.har"), text)
+}
+
+#[tauri::command]
+pub fn wirelog_clear(state: State<'_, AppState>, name: String) -> Cmd<()> {
+    state.session(&name)?.log().clear();
+    Ok(())
+}
+
+fn gone(id: u64) -> Error {
+    Error::invalid_input(format!("exchange {id} is no longer in the log (it keeps the last {})", oauth_desk_core::wire::MAX_EXCHANGES))
 }
 
 #[tauri::command]
 pub async fn userinfo(state: State<'_, AppState>, name: String, lang: Option<String>) -> Cmd<Value> {
-    state.session(&name)?.1.userinfo(lang.as_deref()).await
+    state.session(&name)?.userinfo(lang.as_deref()).await
 }
 
 #[tauri::command]

@@ -9,10 +9,13 @@ mod state;
 mod store;
 pub mod types;
 
-use oauth_desk_core::{Desk, HttpClient, HttpConfig, SystemClock};
+use oauth_desk_core::{Desk, HttpConfig, ReqwestTransport, SystemClock};
 use std::sync::Arc;
-use tauri::Manager;
+use tauri::{Emitter, Manager};
 use tauri_plugin_store::StoreExt;
+
+/// The event carrying the core's `DeskEvent`s to the window.
+pub const DESK_EVENT: &str = "desk://event";
 
 fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = app.path().app_data_dir()?;
@@ -36,9 +39,23 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let desk = Desk::new(
         Box::new(store::PluginProfileStore::new(plugin_store, store_path)),
         secrets,
-        HttpClient::new(HttpConfig::default())?,
+        Arc::new(ReqwestTransport::new(HttpConfig::default())?),
         Arc::new(SystemClock),
     );
+    // Token changes (automatic renewals too) and new exchanges reach the window as they happen.
+    let mut events = desk.subscribe();
+    let handle = app.handle().clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    let _ = handle.emit(DESK_EVENT, event);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
     app.manage(state::AppState::new(desk, info, data_dir.join("browser")));
     Ok(())
 }
@@ -78,6 +95,11 @@ pub fn run() {
             commands::wechat_check,
             commands::api_request,
             commands::userinfo,
+            commands::wirelog_list,
+            commands::wirelog_get,
+            commands::wirelog_copy,
+            commands::wirelog_export_har,
+            commands::wirelog_clear,
             commands::sandbox_start,
             commands::export_write,
         ])

@@ -33,12 +33,13 @@ enum LoginEvent {
 }
 
 fn attempt_id() -> String {
-    oauth_desk_core::wechat::random_alnum(16)
+    oauth_desk_core::secret::random_alnum(16)
 }
 
 /// Prepares a sign-in and, with `open_window`, opens the login window.
 pub async fn start(app: &AppHandle, state: &AppState, name: &str, open_window: bool) -> Result<SignInStarted> {
-    let (profile, session) = state.session(name)?;
+    let session = state.session(name)?;
+    let profile = session.profile();
     let pending = session.authorize(None).await?;
     let id = attempt_id();
     let started = SignInStarted {
@@ -56,11 +57,15 @@ pub async fn start(app: &AppHandle, state: &AppState, name: &str, open_window: b
     let url: Url = pending.authorize_url.parse().map_err(|e| Error::invalid_input(format!("bad authorize URL ({e})")))?;
     let (tx, rx) = mpsc::channel::<LoginEvent>(8);
     let nav = tx.clone();
+    let log = session.log().clone();
     let mut builder = WebviewWindowBuilder::new(app, &label, WebviewUrl::External(url))
         .title(format!("Sign in — {}", profile.name))
         .inner_size(560.0, 760.0)
         .on_navigation(move |url| {
-            if matcher.matches(url) {
+            let redirect = matcher.matches(url);
+            // Recorded in the profile's wire log (a short in-memory push, no I/O).
+            log.record_navigation(url.as_str(), redirect);
+            if redirect {
                 // Never block the webview thread: hand the URL over and cancel the navigation.
                 let _ = nav.try_send(LoginEvent::Redirect(url.clone()));
                 return false;

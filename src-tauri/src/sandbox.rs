@@ -29,7 +29,6 @@ fn upsert(state: &AppState, name: &str, client_id: &str, provider: Provider, sec
     }
     state.desk.save(&p)?;
     state.desk.set_secret(&p, SecretKey::ClientSecret, Some(&Secret::new(secret)))?;
-    state.invalidate(&p.id);
     Ok(())
 }
 

@@ -88,9 +88,12 @@ pub enum SignInOutcome {
 pub enum QueryEvent {
     Page {
         index: u32,
-        /// Column paths from the select list (`Owner.Name`), or from the first record.
+        /// Column labels from the select list (`Owner.Name`), or from the first record.
         columns: Vec<String>,
-        /// Records without `attributes`, relationships nested.
+        /// Each record's cells in column order, flattened by the core (a sub-query's cell is
+        /// the array of its records).
+        rows: Vec<Vec<Value>>,
+        /// Records without `attributes`, relationships nested (the JSON view and export).
         records: Vec<Value>,
         #[ts(type = "number")]
         total_size: u64,
@@ -111,6 +114,15 @@ pub struct QueryDone {
     pub cancelled: bool,
     #[ts(type = "number")]
     pub elapsed_ms: u64,
+}
+
+/// How an exchange is copied.
+#[derive(Debug, Clone, Copy, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum CopyFormat {
+    Curl,
+    Python,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

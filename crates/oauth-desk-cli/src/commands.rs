@@ -3,10 +3,13 @@
 use crate::output::{self, print_json};
 use crate::{Cli, Command, LoginCommand, ProfileCommand, SecretsArg};
 use clap::Args;
-use oauth_desk_core::generic::ApiRequest;
+use oauth_desk_core::providers::salesforce::SalesforceApi;
+use oauth_desk_core::providers::wechat::WechatApi;
+use oauth_desk_core::request::{self, ApiRequest};
 use oauth_desk_core::storage::{JsonFileProfileStore, KeyringSecretStore, MemorySecretStore, ProfileDocument, SecretKey, SecretStore};
+use oauth_desk_core::wire::{export, Exchange, Reveal, WireLog, WireObserver};
 use oauth_desk_core::{
-    Desk, Error, ErrorCode, HttpClient, HttpConfig, Profile, ProfileSecrets, Provider, Result, Secret, SystemClock, WhichToken,
+    Desk, Error, ErrorCode, HttpConfig, PasswordCredentials, Profile, Provider, ReqwestTransport, Result, Secret, SystemClock, WhichToken,
 };
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -54,7 +57,35 @@ fn default_data_dir() -> PathBuf {
     }
 }
 
-fn open_desk(cli: &Cli) -> Result<Desk> {
+/// `--trace`: each exchange to standard error as it completes, secrets masked.
+struct Trace;
+
+impl WireObserver for Trace {
+    fn recorded(&self, log: &WireLog, exchange: &Exchange) {
+        eprint!("{}", export::http_text(exchange, &log.redactor(), Reveal::Masked, 4096));
+        eprintln!();
+    }
+}
+
+/// Writes every exchange of this run (all profiles, oldest first) as HAR, secrets masked.
+pub fn write_har(desk: &Desk, path: &std::path::Path) -> Result<()> {
+    let mut entries: Vec<(i64, u64, serde_json::Value)> = Vec::new();
+    for s in desk.sessions() {
+        let r = s.log().redactor();
+        for e in s.log().exchanges() {
+            entries.push((e.started_at, e.id, export::har_entry(&e, &r, Reveal::Masked)));
+        }
+    }
+    entries.sort_by_key(|(at, id, _)| (*at, *id));
+    let doc = export::har_document(entries.into_iter().map(|(_, _, e)| e).collect());
+    let mut text = serde_json::to_string_pretty(&doc).map_err(|e| Error::unexpected(e.to_string()))?;
+    text.push('\n');
+    oauth_desk_core::storage::write_atomically(path, text.as_bytes())?;
+    eprintln!("HTTP exchanges written to {} (HAR 1.2, secrets masked).", path.display());
+    Ok(())
+}
+
+pub fn open_desk(cli: &Cli) -> Result<Desk> {
     let dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
     let secrets: Arc<dyn SecretStore> = match cli.secrets {
         SecretsArg::Memory => Arc::new(MemorySecretStore::default()),
@@ -69,12 +100,14 @@ fn open_desk(cli: &Cli) -> Result<Desk> {
             }
         },
     };
-    let http = HttpClient::new(HttpConfig {
+    let transport = ReqwestTransport::new(HttpConfig {
         timeout: Duration::from_secs(cli.timeout.max(1)),
         max_body_bytes: cli.max_body_mib.max(1) * 1024 * 1024,
         ..HttpConfig::default()
     })?;
-    Ok(Desk::new(Box::new(JsonFileProfileStore::new(&dir)), secrets, http, Arc::new(SystemClock)))
+    let desk = Desk::new(Box::new(JsonFileProfileStore::new(&dir)), secrets, Arc::new(transport), Arc::new(SystemClock))
+        .recording(cli.trace || cli.har.is_some());
+    Ok(if cli.trace { desk.with_wire_observer(Arc::new(Trace)) } else { desk })
 }
 
 /// Secrets read from standard input, one line each, in a fixed order.
@@ -123,14 +156,13 @@ fn warn_if_volatile(desk: &Desk) {
     }
 }
 
-pub async fn run(cli: Cli) -> Result<()> {
-    let desk = open_desk(&cli)?;
+pub async fn run(desk: &Desk, cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Profile(cmd) => profile(&desk, *cmd),
-        Command::Login(cmd) => login(&desk, *cmd).await,
+        Command::Profile(cmd) => profile(desk, *cmd),
+        Command::Login(cmd) => login(desk, *cmd).await,
         Command::Refresh(n) => {
             let p = desk.find(&n.name)?;
-            let session = desk.session(&p, ProfileSecrets::default())?;
+            let session = desk.session(&p)?;
             let t = session.refresh().await?;
             output::token_summary(&p, &t, "refreshed", session.now());
             Ok(())
@@ -139,7 +171,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             let p = desk.find(&name)?;
             let t = desk.stored_token(&p)?.ok_or_else(|| {
                 Error::new(ErrorCode::NotSignedIn, format!("profile `{name}` has no token"))
-                    .with_hint(format!("sign in first: oauth-desk login password|browser|paste {name}"))
+                    .with_hint("sign in first")
+                    .with_action(oauth_desk_core::Action::SignIn)
             })?;
             let view = output::TokenView::new(&p, &t, show_secrets, desk.clock().now_millis());
             if json {
@@ -151,50 +184,46 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Revoke { name, refresh } => {
             let p = desk.find(&name)?;
-            let session = desk.session(&p, ProfileSecrets::default())?;
+            let session = desk.session(&p)?;
             session.revoke(if refresh { WhichToken::Refresh } else { WhichToken::Access }).await?;
             println!("Revoked the {} token of `{name}` and forgot it locally.", if refresh { "refresh" } else { "access" });
             Ok(())
         }
         Command::Logout(n) => {
             let p = desk.find(&n.name)?;
-            desk.session(&p, ProfileSecrets::default())?.forget_token().await?;
+            desk.session(&p)?.forget_token().await?;
             desk.clear_pending(&p)?;
             println!("Forgot the token of `{}` (the provider was not told; use `revoke` for that).", n.name);
             Ok(())
         }
         Command::Introspect { name, refresh } => {
-            let p = desk.find(&name)?;
-            let v = desk
-                .session(&p, ProfileSecrets::default())?
-                .introspect(if refresh { WhichToken::Refresh } else { WhichToken::Access })
-                .await?;
+            let v = desk.session_named(&name)?.introspect(if refresh { WhichToken::Refresh } else { WhichToken::Access }).await?;
             print_json(&v)
         }
-        Command::Query(args) => crate::query::run(&desk, args).await,
+        Command::Query(args) => crate::query::run(desk, args).await,
         Command::Versions(n) => {
-            let p = desk.find(&n.name)?;
-            let versions = desk.session(&p, ProfileSecrets::default())?.salesforce_versions().await?;
+            let session = desk.session_named(&n.name)?;
+            let versions = SalesforceApi::of(&session)?.versions().await?;
             for v in versions {
                 println!("{:<8} {:<14} {}", v.version, v.label, v.url);
             }
             Ok(())
         }
         Command::Identity(n) => {
-            let p = desk.find(&n.name)?;
-            print_json(&desk.session(&p, ProfileSecrets::default())?.salesforce_identity().await?)
+            let session = desk.session_named(&n.name)?;
+            print_json(&SalesforceApi::of(&session)?.identity().await?)
         }
         Command::Userinfo { name, lang } => {
             let p = desk.find(&name)?;
-            print_json(&desk.session(&p, ProfileSecrets::default())?.userinfo(lang.as_deref()).await?)
+            print_json(&desk.session(&p)?.userinfo(lang.as_deref()).await?)
         }
         Command::Check(n) => {
-            let p = desk.find(&n.name)?;
-            let v = desk.session(&p, ProfileSecrets::default())?.wechat_check().await?;
+            let session = desk.session_named(&n.name)?;
+            let v = WechatApi::of(&session)?.check().await?;
             println!("The access token of `{}` is valid (sns/auth: {}).", n.name, v.get("errmsg").and_then(|m| m.as_str()).unwrap_or("ok"));
             Ok(())
         }
-        Command::Request(args) => request(&desk, args).await,
+        Command::Request(args) => send_request(desk, args).await,
     }
 }
 
@@ -322,9 +351,9 @@ async fn login(desk: &Desk, cmd: LoginCommand) -> Result<()> {
         LoginCommand::Password { name, username, secrets, remember, json } => {
             let p = desk.find(&name)?;
             let s = read_stdin_secrets(false, &secrets)?;
-            let overrides = ProfileSecrets { client_secret: None, password: s.password.clone(), security_token: s.security_token.clone() };
-            let session = desk.session(&p, overrides)?;
-            let t = session.grant_password(username.as_deref()).await?;
+            let session = desk.session(&p)?;
+            let credentials = PasswordCredentials { username, password: s.password.clone(), security_token: s.security_token.clone() };
+            let t = session.grant_password(credentials).await?;
             if remember {
                 store_secrets(desk, &p, &StdinSecrets { client_secret: None, ..s })?;
             }
@@ -333,14 +362,14 @@ async fn login(desk: &Desk, cmd: LoginCommand) -> Result<()> {
         }
         LoginCommand::ClientCredentials { name, json } => {
             let p = desk.find(&name)?;
-            let session = desk.session(&p, ProfileSecrets::default())?;
+            let session = desk.session(&p)?;
             let t = session.grant_client_credentials().await?;
             warn_if_volatile(desk);
             output::login_result(&p, &t, json, session.now())
         }
         LoginCommand::Url { name, redirect_uri } => {
             let p = desk.find(&name)?;
-            let session = desk.session(&p, ProfileSecrets::default())?;
+            let session = desk.session(&p)?;
             let over = redirect_uri.as_deref().map(|r| oauth_desk_core::profile::parse_base_url("redirect URI", r)).transpose()?;
             let pending = session.authorize(over.as_ref()).await?;
             desk.save_pending(&p, &pending)?;
@@ -363,7 +392,7 @@ async fn login(desk: &Desk, cmd: LoginCommand) -> Result<()> {
             if pending.is_none() && input.contains("state=") {
                 eprintln!("note: no sign-in was started here with `login url`, so the redirect's state cannot be checked");
             }
-            let session = desk.session(&p, ProfileSecrets::default())?;
+            let session = desk.session(&p)?;
             match session.complete_pasted(pending.as_ref(), &input).await {
                 Ok(t) => {
                     desk.clear_pending(&p)?;
@@ -381,7 +410,7 @@ async fn login(desk: &Desk, cmd: LoginCommand) -> Result<()> {
         }
         LoginCommand::Browser { name, port, no_open, wait, json } => {
             let p = desk.find(&name)?;
-            let session = desk.session(&p, ProfileSecrets::default())?;
+            let session = desk.session(&p)?;
             let open = |url: &str| {
                 eprintln!("Sign in through your browser at:\n  {url}\nWaiting for the redirect ...");
                 if !no_open {
@@ -397,7 +426,7 @@ async fn login(desk: &Desk, cmd: LoginCommand) -> Result<()> {
     }
 }
 
-async fn request(desk: &Desk, args: RequestArgs) -> Result<()> {
+async fn send_request(desk: &Desk, args: RequestArgs) -> Result<()> {
     let p = desk.find(&args.name)?;
     let mut headers = Vec::new();
     for h in &args.headers {
@@ -415,8 +444,8 @@ async fn request(desk: &Desk, args: RequestArgs) -> Result<()> {
         (None, Some(f)) => Some(std::fs::read_to_string(f).map_err(|e| Error::invalid_input(format!("cannot read {}: {e}", f.display())))?),
         (None, None) => None,
     };
-    let session = desk.session(&p, ProfileSecrets::default())?;
-    let response = session.request(&ApiRequest { method: args.method, url: args.url, headers, body }).await?;
+    let session = desk.session(&p)?;
+    let response = request::send(&session, &ApiRequest { method: args.method, url: args.url, headers, body }).await?;
     if args.include {
         println!("HTTP {} ({} ms)", response.status, response.elapsed_ms);
         for (k, v) in &response.headers {

@@ -36,6 +36,12 @@ pub struct Cli {
     /// Log HTTP calls (never their secrets) to standard error.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Print every HTTP exchange (request and response, secrets masked) to standard error.
+    #[arg(long, global = true)]
+    pub trace: bool,
+    /// Write this run's HTTP exchanges (secrets masked) to FILE as HAR 1.2, also when the command fails.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub har: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -216,6 +222,34 @@ pub enum LoginCommand {
     },
 }
 
+impl Command {
+    /// The profile the command is about, for wording what to do next.
+    pub fn profile(&self) -> Option<&str> {
+        match self {
+            Command::Profile(p) => match p.as_ref() {
+                ProfileCommand::Add { name, .. } | ProfileCommand::Edit { name, .. } | ProfileCommand::Show { name, .. } => Some(name),
+                ProfileCommand::Remove(n) => Some(&n.name),
+                ProfileCommand::Duplicate { name, .. } => Some(name),
+                _ => None,
+            },
+            Command::Login(l) => match l.as_ref() {
+                LoginCommand::Password { name, .. }
+                | LoginCommand::ClientCredentials { name, .. }
+                | LoginCommand::Url { name, .. }
+                | LoginCommand::Paste { name, .. }
+                | LoginCommand::Browser { name, .. } => Some(name),
+            },
+            Command::Refresh(n) | Command::Logout(n) | Command::Versions(n) | Command::Identity(n) | Command::Check(n) => Some(&n.name),
+            Command::Token { name, .. }
+            | Command::Revoke { name, .. }
+            | Command::Introspect { name, .. }
+            | Command::Userinfo { name, .. } => Some(name),
+            Command::Query(q) => Some(&q.name),
+            Command::Request(r) => Some(&r.name),
+        }
+    }
+}
+
 fn exit_code(e: &Error) -> u8 {
     match e.code.category() {
         ErrorCategory::Usage => 2,
@@ -243,10 +277,28 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let profile = cli.command.profile().map(str::to_string);
+    let har = cli.har.clone();
+    let result = match commands::open_desk(&cli) {
+        Ok(desk) => {
+            let result = runtime.block_on(commands::run(&desk, cli));
+            match (har, result) {
+                (Some(path), Ok(())) => commands::write_har(&desk, &path),
+                (Some(path), Err(e)) => {
+                    if let Err(h) = commands::write_har(&desk, &path) {
+                        output::print_error(&h, profile.as_deref());
+                    }
+                    Err(e)
+                }
+                (None, r) => r,
+            }
+        }
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            output::print_error(&e);
+            output::print_error(&e, profile.as_deref());
             ExitCode::from(exit_code(&e))
         }
     }

@@ -1,9 +1,10 @@
 //! How results and errors look: tables for people, JSON for scripts, secrets masked by default.
 
 use crate::time::{human, rfc3339};
+use oauth_desk_core::error::printable;
 use oauth_desk_core::jwt::DecodedJwt;
 use oauth_desk_core::token::ExpirySource;
-use oauth_desk_core::{Error, Millis, Profile, Result, Secret, TokenSet};
+use oauth_desk_core::{Action, Error, Millis, Profile, Result, Secret, TokenSet};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -19,8 +20,23 @@ pub fn table(header: &[&str]) -> comfy_table::Table {
     t
 }
 
-pub fn print_error(e: &Error) {
-    eprintln!("error: {}", e.message);
+/// What the user types to do what the core says should be done next.
+fn action_text(action: Action, profile: Option<&str>) -> String {
+    let name = profile.unwrap_or("NAME");
+    match action {
+        Action::SignIn => format!("sign in again: oauth-desk login browser|password|paste {name}"),
+        Action::StoreClientSecret => format!("oauth-desk profile edit {name} --client-secret-stdin"),
+        Action::GivePassword => format!("oauth-desk login password {name} --password-stdin (add --remember to keep it in the keyring)"),
+        Action::EditProfile => format!("oauth-desk profile edit {name} (see --help for the fields)"),
+        Action::CreateProfile => "oauth-desk profile add NAME --kind salesforce|wechat_official_account|wechat_website|oauth2".into(),
+        Action::UseSystemBrowser => format!("oauth-desk login browser {name}"),
+    }
+}
+
+/// An error for a person: what went wrong, the provider's words, where, and what to do.
+/// Text from servers is printed with control characters escaped.
+pub fn print_error(e: &Error, profile: Option<&str>) {
+    eprintln!("error: {}", printable(&e.message));
     if let Some(p) = &e.provider {
         let mut line = format!("  provider said: {}", p.code);
         if let Some(m) = &p.message {
@@ -29,7 +45,7 @@ pub fn print_error(e: &Error) {
         if let Some(r) = &p.request_id {
             line.push_str(&format!(" (request id {r})"));
         }
-        eprintln!("{line}");
+        eprintln!("{}", printable(&line));
     }
     match (e.status, &e.endpoint) {
         (Some(s), Some(ep)) => eprintln!("  at: HTTP {s} from {ep}"),
@@ -38,7 +54,10 @@ pub fn print_error(e: &Error) {
         _ => {}
     }
     if let Some(h) = &e.hint {
-        eprintln!("  hint: {h}");
+        eprintln!("  hint: {}", printable(h));
+    }
+    if let Some(a) = e.action {
+        eprintln!("  to do: {}", action_text(a, profile));
     }
     eprintln!("  code: {}", e.code.as_str());
 }

@@ -7,9 +7,9 @@
 
 use clap::{Args, ValueEnum};
 use futures::StreamExt;
-use oauth_desk_core::salesforce::QueryOptions;
-use oauth_desk_core::soql;
-use oauth_desk_core::{Desk, Error, ProfileSecrets, Result};
+use oauth_desk_core::providers::salesforce::{QueryOptions, SalesforceApi};
+use oauth_desk_core::soql::{self, QueryColumns};
+use oauth_desk_core::{Desk, Error, Result};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -140,17 +140,15 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
     } else {
         args.soql.clone()
     };
-    let p = desk.find(&args.name)?;
-    let session = desk.session(&p, ProfileSecrets::default())?;
-    let mut stream = session.salesforce_query(&soql_text, QueryOptions { include_deleted: args.all, batch_size: args.batch_size });
+    let session = desk.session_named(&args.name)?;
+    let options = QueryOptions { include_deleted: args.all, batch_size: args.batch_size, max_rows: args.max_rows };
+    let mut stream = SalesforceApi::of(&session)?.query(&soql_text, options);
 
     let mut sink = Sink::open(&args.out)?;
     let mut progress = Progress { started: Instant::now(), last: None, tty: std::io::stderr().is_terminal(), enabled: !args.quiet };
-    let declared = soql::select_columns(&soql_text);
-    let mut columns: Option<Vec<String>> = None;
+    let mut columns = QueryColumns::for_query(&soql_text);
     let mut csv_writer: Option<csv::Writer<Vec<u8>>> = None;
     let mut table_rows: Vec<Vec<String>> = Vec::new();
-    let mut header: Vec<String> = Vec::new();
     let (mut rows, mut pages, mut total) = (0u64, 0u64, 0u64);
     let limit = args.max_rows.unwrap_or(u64::MAX);
     let mut stopped_early = false;
@@ -162,17 +160,14 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
         let page = page?;
         pages += 1;
         total = page.total_size;
-        if columns.is_none() {
-            let cols = declared.clone().or_else(|| page.records.first().map(soql::columns_from_record)).unwrap_or_default();
-            header = soql::header_labels(&cols, page.records.first());
-            columns = Some(cols);
+        if !columns.is_resolved() {
+            columns.resolve(page.records.first());
             if args.format == Format::Csv {
                 let mut w = csv::Writer::from_writer(Vec::new());
-                w.write_record(&header).map_err(|e| Error::unexpected(e.to_string()))?;
+                w.write_record(columns.labels()).map_err(|e| Error::unexpected(e.to_string()))?;
                 csv_writer = Some(w);
             }
         }
-        let cols = columns.as_deref().unwrap_or(&[]);
         for record in &page.records {
             if rows >= limit {
                 stopped_early = true;
@@ -182,8 +177,8 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
             match args.format {
                 Format::Csv => {
                     if let Some(w) = csv_writer.as_mut() {
-                        for c in cols {
-                            w.write_field(soql::cell(soql::lookup(record, c)).as_bytes()).map_err(|e| Error::unexpected(e.to_string()))?;
+                        for cell in columns.cells(record) {
+                            w.write_field(cell.as_bytes()).map_err(|e| Error::unexpected(e.to_string()))?;
                         }
                         w.write_record(None::<&[u8]>).map_err(|e| Error::unexpected(e.to_string()))?;
                     }
@@ -199,7 +194,7 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
                     serde_json::to_writer(&mut sink, &soql::strip_attributes(record)).map_err(|e| Error::unexpected(e.to_string()))?;
                     sink.write_all(b"\n").map_err(io_error)?;
                 }
-                Format::Table => table_rows.push(soql::row(record, cols)),
+                Format::Table => table_rows.push(columns.cells(record).map(|c| oauth_desk_core::error::printable(&c)).collect()),
             }
         }
         // Hand each page's CSV to the sink as it completes, so memory holds one page at most.
@@ -227,19 +222,17 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
     match args.format {
         Format::Json => sink.write_all(if rows > 0 { b"\n]\n" } else { b"]\n" }).map_err(io_error)?,
         Format::Table if rows > 0 => {
-            let mut t = crate::output::table(&header.iter().map(String::as_str).collect::<Vec<_>>());
+            let mut t = crate::output::table(&columns.labels().iter().map(String::as_str).collect::<Vec<_>>());
             for r in table_rows {
                 t.add_row(r);
             }
             writeln!(sink, "{t}").map_err(io_error)?;
         }
-        Format::Csv if !csv_started => {
-            // No page had a record: still write the header when the select list gives one.
-            if let Some(cols) = &declared {
-                let mut w = csv::Writer::from_writer(Vec::new());
-                w.write_record(cols).map_err(|e| Error::unexpected(e.to_string()))?;
-                sink.write_all(&w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?).map_err(io_error)?;
-            }
+        // No page came: still write the header when the select list gives one.
+        Format::Csv if !csv_started && !columns.labels().is_empty() => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(columns.labels()).map_err(|e| Error::unexpected(e.to_string()))?;
+            sink.write_all(&w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?).map_err(io_error)?;
         }
         _ => {}
     }

@@ -1,32 +1,110 @@
-//! [`Desk`]: the profiles, their secrets and sessions, as one API for the CLI and the app.
-//! Each shell gives it a [`ProfileStore`] and a [`SecretStore`]; it enforces the rules (names
-//! unique, secrets never in the profile store, secrets removed with their profile).
+//! [`Desk`]: the profiles, their secrets, and one shared [`Session`] per profile, as one API for
+//! the CLI and the app. Each shell gives it a [`ProfileStore`], a [`SecretStore`] and a
+//! [`Transport`]; it enforces the rules (names unique, secrets never in the profile store,
+//! secrets removed with their profile) and tells subscribers when a token changes or an
+//! exchange is recorded.
 
 use crate::clock::Clock;
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::HttpClient;
+use crate::error::{Action, Error, ErrorCode, Result};
+use crate::http_client::Http;
 use crate::profile::{Profile, ProfileSecrets};
+use crate::providers;
 use crate::secret::Secret;
-use crate::session::{PendingAuthorization, Session};
+use crate::session::{PendingAuthorization, Session, TokenObserver};
 use crate::storage::{ProfileDocument, ProfileStore, SecretKey, SecretStore};
 use crate::token::TokenSet;
-use std::sync::Arc;
+use crate::transport::Transport;
+use crate::wire::{Exchange, WireLog, WireObserver};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
 
 /// Environment variables that supply secrets for one run, before the keyring is asked.
 pub const ENV_CLIENT_SECRET: &str = "OAUTH_DESK_CLIENT_SECRET";
 pub const ENV_PASSWORD: &str = "OAUTH_DESK_PASSWORD";
 pub const ENV_SECURITY_TOKEN: &str = "OAUTH_DESK_SECURITY_TOKEN";
 
+/// What subscribers hear about.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DeskEvent {
+    /// A profile's token changed: a grant, a renewal (also an automatic one), a revocation.
+    TokenChanged { profile_id: String },
+    /// An exchange was recorded in a profile's wire log.
+    Exchange {
+        profile_id: String,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        id: u64,
+    },
+}
+
+/// Fans session notifications out to subscribers and to the shell's own wire observer.
+struct Hub {
+    events: broadcast::Sender<DeskEvent>,
+    wire: Option<Arc<dyn WireObserver>>,
+}
+
+impl TokenObserver for Hub {
+    fn token_changed(&self, profile_id: &str) {
+        let _ = self.events.send(DeskEvent::TokenChanged { profile_id: profile_id.to_string() });
+    }
+}
+
+impl WireObserver for Hub {
+    fn recorded(&self, log: &WireLog, exchange: &Exchange) {
+        let _ = self.events.send(DeskEvent::Exchange { profile_id: log.profile_id().to_string(), id: exchange.id });
+        if let Some(w) = &self.wire {
+            w.recorded(log, exchange);
+        }
+    }
+}
+
 pub struct Desk {
     profiles: Box<dyn ProfileStore>,
     secrets: Arc<dyn SecretStore>,
-    http: HttpClient,
+    http: Http,
     clock: Arc<dyn Clock>,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    hub: Arc<Hub>,
+    recording: bool,
 }
 
 impl Desk {
-    pub fn new(profiles: Box<dyn ProfileStore>, secrets: Arc<dyn SecretStore>, http: HttpClient, clock: Arc<dyn Clock>) -> Self {
-        Desk { profiles, secrets, http, clock }
+    pub fn new(
+        profiles: Box<dyn ProfileStore>,
+        secrets: Arc<dyn SecretStore>,
+        transport: Arc<dyn Transport>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let (events, _) = broadcast::channel(256);
+        Desk {
+            profiles,
+            secrets,
+            http: Http::new(transport),
+            clock,
+            sessions: Mutex::new(HashMap::new()),
+            hub: Arc::new(Hub { events, wire: None }),
+            recording: true,
+        }
+    }
+
+    /// Whether sessions record their exchanges (on by default; the CLI turns it on only for
+    /// `--trace` and `--har`, where something reads the log).
+    pub fn recording(mut self, on: bool) -> Self {
+        self.recording = on;
+        self
+    }
+
+    /// Told about every exchange as it is recorded (the CLI's `--trace`).
+    pub fn with_wire_observer(mut self, observer: Arc<dyn WireObserver>) -> Self {
+        self.hub = Arc::new(Hub { events: self.hub.events.clone(), wire: Some(observer) });
+        self
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<DeskEvent> {
+        self.hub.events.subscribe()
     }
 
     pub fn secret_store(&self) -> &Arc<dyn SecretStore> {
@@ -34,9 +112,6 @@ impl Desk {
     }
     pub fn profile_location(&self) -> String {
         self.profiles.location()
-    }
-    pub fn http(&self) -> &HttpClient {
-        &self.http
     }
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
@@ -54,15 +129,24 @@ impl Desk {
             return Ok(p.clone());
         }
         let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
-        let hint = if names.is_empty() {
-            "there are no profiles yet: create one with `oauth-desk profile add`".to_string()
+        let (hint, action) = if names.is_empty() {
+            ("there are no profiles yet: create one first".to_string(), Some(Action::CreateProfile))
         } else {
-            format!("profiles here: {}", names.join(", "))
+            (format!("profiles here: {}", names.join(", ")), None)
         };
-        Err(Error::new(ErrorCode::ProfileNotFound, format!("no profile named `{name}` in {}", self.profiles.location())).with_hint(hint))
+        let mut e = Error::new(
+            ErrorCode::ProfileNotFound,
+            format!("no profile named `{}` in {}", crate::error::excerpt(name, 80), self.profiles.location()),
+        )
+        .with_hint(hint);
+        if let Some(a) = action {
+            e = e.with_action(a);
+        }
+        Err(e)
     }
 
-    /// Adds or replaces (by id) a profile, after validating it. Names stay unique.
+    /// Adds or replaces (by id) a profile, after validating it. Names stay unique. A session
+    /// already open for it takes the change without losing its token.
     pub fn save(&self, profile: &Profile) -> Result<()> {
         profile.validate()?;
         let mut all = self.profiles.load()?;
@@ -74,7 +158,11 @@ impl Desk {
             Some(slot) => *slot = profile.clone(),
             None => all.push(profile.clone()),
         }
-        self.profiles.save(&all)
+        self.profiles.save(&all)?;
+        if let Some(s) = self.open_session(&profile.id) {
+            s.reconfigure(profile.clone(), providers::dialect(profile));
+        }
+        Ok(())
     }
 
     /// Removes a profile and every secret it had.
@@ -85,6 +173,9 @@ impl Desk {
         }
         let all: Vec<Profile> = self.profiles.load()?.into_iter().filter(|p| p.id != profile.id).collect();
         self.profiles.save(&all)?;
+        if let Ok(mut s) = self.sessions.lock() {
+            s.remove(&profile.id);
+        }
         Ok(profile)
     }
 
@@ -97,11 +188,16 @@ impl Desk {
         Ok(copy)
     }
 
+    /// Stores (or, with `None` or an empty value, removes) a secret; an open session takes it.
     pub fn set_secret(&self, profile: &Profile, key: SecretKey, value: Option<&Secret>) -> Result<()> {
         match value {
-            Some(v) if !v.is_empty() => self.secrets.set(&profile.id, key, v),
-            _ => self.secrets.delete(&profile.id, key),
+            Some(v) if !v.is_empty() => self.secrets.set(&profile.id, key, v)?,
+            _ => self.secrets.delete(&profile.id, key)?,
         }
+        if let (Some(s), true) = (self.open_session(&profile.id), key.is_profile_secret()) {
+            s.set_secrets(self.profile_secrets(profile)?);
+        }
+        Ok(())
     }
 
     pub fn has_secret(&self, profile: &Profile, key: SecretKey) -> Result<bool> {
@@ -136,18 +232,47 @@ impl Desk {
         }
     }
 
-    /// A session for the profile, with its stored token, saving every new token back.
-    /// `overrides` fills secrets given on the command line for this run.
-    pub fn session(&self, profile: &Profile, overrides: ProfileSecrets) -> Result<Session> {
-        let stored = self.profile_secrets(profile)?;
-        let secrets = ProfileSecrets {
-            client_secret: overrides.client_secret.or(stored.client_secret),
-            password: overrides.password.or(stored.password),
-            security_token: overrides.security_token.or(stored.security_token),
-        };
-        Ok(Session::new(profile.clone(), secrets, self.http.clone(), self.clock.clone())
-            .with_token(self.stored_token(profile)?)
-            .persist_to(self.secrets.clone()))
+    /// The profile's session if one is open (without opening one, which reads the keyring).
+    pub fn open_session(&self, profile_id: &str) -> Option<Arc<Session>> {
+        self.sessions.lock().ok()?.get(profile_id).cloned()
+    }
+
+    /// The profile's one session, shared by every caller, with its stored token; every new
+    /// token is saved back to the secret store.
+    pub fn session(&self, profile: &Profile) -> Result<Arc<Session>> {
+        let mut sessions = self.sessions.lock().map_err(|_| Error::storage("session table poisoned"))?;
+        if let Some(s) = sessions.get(&profile.id) {
+            if s.profile() != *profile {
+                s.reconfigure(profile.clone(), providers::dialect(profile));
+            }
+            return Ok(s.clone());
+        }
+        let log = Arc::new(WireLog::new(profile.id.clone(), self.clock.clone(), Some(self.hub.clone() as Arc<dyn WireObserver>)));
+        log.set_enabled(self.recording);
+        let session = Session::new(
+            profile.clone(),
+            providers::dialect(profile),
+            self.profile_secrets(profile)?,
+            self.http.clone(),
+            log,
+            self.clock.clone(),
+        )
+        .with_token(self.stored_token(profile)?)
+        .persist_to(self.secrets.clone())
+        .observed_by(self.hub.clone());
+        let session = Arc::new(session);
+        sessions.insert(profile.id.clone(), session.clone());
+        Ok(session)
+    }
+
+    /// The session of the profile named `name`.
+    pub fn session_named(&self, name: &str) -> Result<Arc<Session>> {
+        self.session(&self.find(name)?)
+    }
+
+    /// The sessions open now (their wire logs hold this run's exchanges).
+    pub fn sessions(&self) -> Vec<Arc<Session>> {
+        self.sessions.lock().map(|s| s.values().cloned().collect()).unwrap_or_default()
     }
 
     pub fn save_pending(&self, profile: &Profile, pending: &PendingAuthorization) -> Result<()> {
@@ -161,7 +286,7 @@ impl Desk {
             return Ok(None);
         };
         let pending: Option<PendingAuthorization> = serde_json::from_str(raw.expose()).ok();
-        Ok(pending.filter(|p| self.clock.now_millis() - p.created_at < 15 * 60 * 1000))
+        Ok(pending.filter(|p| self.clock.now_millis().saturating_sub(p.created_at) < 15 * 60 * 1000))
     }
 
     pub fn clear_pending(&self, profile: &Profile) -> Result<()> {
@@ -188,7 +313,7 @@ impl Desk {
                 }
                 Some(_) => {
                     return Err(Error::invalid_input(format!("a profile named `{}` already exists; nothing was imported", p.name))
-                        .with_hint("remove or rename it first, or import with --replace"))
+                        .with_hint("remove or rename it first, or import replacing profiles of the same name"))
                 }
                 None => {
                     p.id = crate::profile::new_profile_id();

@@ -101,6 +101,26 @@ pub enum ErrorCategory {
     Cancelled,
 }
 
+/// What the user can do next, named by the core and worded by each shell (the CLI names its
+/// command, the app shows a button). Only actions a shell acts on are listed.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Sign in again (interactively, or with the grant the profile uses).
+    SignIn,
+    /// Store the client secret (WeChat: AppSecret) with the profile.
+    StoreClientSecret,
+    /// Give the password (and Salesforce security token) for the password grant.
+    GivePassword,
+    /// Change a field of the profile; the message names it.
+    EditProfile,
+    /// Create a profile first.
+    CreateProfile,
+    /// Sign in through the system browser (the provider refuses embedded windows).
+    UseSystemBrowser,
+}
+
 /// What the provider itself said, in its own words.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +141,8 @@ pub struct Error {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<ProviderDetail>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
@@ -133,7 +155,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error { code, message: message.into(), hint: None, provider: None, status: None, endpoint: None }
+        Error { code, message: message.into(), hint: None, action: None, provider: None, status: None, endpoint: None }
     }
     pub fn invalid_input(message: impl Into<String>) -> Self {
         Error::new(ErrorCode::InvalidInput, message)
@@ -146,6 +168,10 @@ impl Error {
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+    pub fn with_action(mut self, action: Action) -> Self {
+        self.action = Some(action);
         self
     }
     pub fn with_provider(mut self, code: impl Into<String>, message: Option<String>, request_id: Option<String>) -> Self {
@@ -173,9 +199,25 @@ pub fn strip_query(url: &str) -> String {
     url[..end].to_string()
 }
 
-/// At most `max` characters of `text`, on one line, with an ellipsis when cut.
+/// Text from a server made safe to show: control characters (a terminal's escape sequences,
+/// bidi overrides) written as `\u{1b}` escapes instead of acting on the screen.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if (c.is_control() && !matches!(c, '\n' | '\t')) || bidi {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// At most `max` characters of `text`, on one line, with an ellipsis when cut; control
+/// characters escaped ([`printable`]).
 pub fn excerpt(text: &str, max: usize) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line: String = printable(&text.split_whitespace().collect::<Vec<_>>().join(" "));
     if one_line.chars().count() <= max {
         one_line
     } else {
@@ -241,6 +283,11 @@ mod tests {
         let e = Error::unexpected("x").at("https://api.weixin.qq.com/sns/oauth2/access_token?appid=a&secret=S3CR3T");
         assert!(!e.to_string().contains("S3CR3T"), "secret leaked into {e}");
         assert_eq!(e.endpoint.as_deref(), Some("https://api.weixin.qq.com/sns/oauth2/access_token"));
+    }
+
+    #[test]
+    fn control_characters_never_reach_a_screen() {
+        assert_eq!(excerpt("bad\u{1b}[2J\u{1b}]0;pwned\u{7}  token\u{202e}", 80), "bad\\u{1b}[2J\\u{1b}]0;pwned\\u{7} token\\u{202e}");
     }
 
     #[test]

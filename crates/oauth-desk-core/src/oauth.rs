@@ -1,54 +1,25 @@
-//! The `oauth2` crate, for providers that follow the RFCs (Salesforce and generic OAuth 2.0 /
-//! OIDC): it builds authorize URLs, token, revocation and introspection requests (client
-//! authentication, PKCE). We hand it our own HTTP client as a closure.
+//! Standard OAuth 2.0 as pure functions: the authorize URL (through the `oauth2` crate, which
+//! does it well: state, PKCE S256), token, revocation and introspection requests as values, and
+//! lenient reading of what servers really answer.
 //!
-//! Real servers bend the RFCs (PROTOCOLS.md: missing `token_type`, `expires_in` as a string,
-//! 201 instead of 200, form-encoded bodies as GitHub sends, errors at HTTP 200), and the crate
-//! is strict about each. So the closure keeps the raw response and hands the crate a normalised
-//! copy; errors are always described from the raw response, never from the crate's parse error.
+//! Why not the crate for token requests: it builds them only while sending them through its own
+//! client, and it refuses what real servers send (PROTOCOLS.md: a missing `token_type`,
+//! `expires_in` as a string or a float, 201 instead of 200, form-encoded bodies as GitHub
+//! sends, errors at HTTP 200, any content type other than JSON). The form bodies themselves are
+//! a few lines of RFC 6749, written here once for every RFC-following provider.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::hints;
-use crate::http::{HttpClient, RawResponse};
-use crate::profile::{ClientAuth, ProviderKind};
+use crate::profile::{is_loopback, ClientAuth};
 use crate::secret::Secret;
 use crate::token::Grant;
-use futures::future::BoxFuture;
-use futures::FutureExt;
-use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenType};
-use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, IntrospectionUrl,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, ResourceOwnerPassword, ResourceOwnerUsername,
-    RevocationUrl, Scope, StandardRevocableToken, StandardTokenIntrospectionResponse, StandardTokenResponse, TokenUrl,
-};
+use crate::transport::{request, request_id_header, Purpose, RawResponse, Request};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use http::Method;
+use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
 use url::Url;
-
-/// Every field the crate does not model, kept verbatim (`instance_url`, `id`, `issued_at`, ...).
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct ExtraFields {
-    #[serde(flatten)]
-    pub fields: Map<String, Value>,
-}
-impl oauth2::ExtraTokenFields for ExtraFields {}
-
-type TokenResponse = StandardTokenResponse<ExtraFields, BasicTokenType>;
-type IntrospectionResponse = StandardTokenIntrospectionResponse<ExtraFields, BasicTokenType>;
-type RfcOauthClient = oauth2::Client<
-    BasicErrorResponse,
-    TokenResponse,
-    IntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointMaybeSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
->;
 
 /// The endpoints of one provider, resolved (from the profile, Salesforce's fixed paths, or discovery).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -60,284 +31,207 @@ pub struct Endpoints {
     pub introspection: Option<Url>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenHint {
-    AccessToken,
-    RefreshToken,
+impl Endpoints {
+    pub fn require<'a>(&self, url: &'a Option<Url>, what: &str) -> Result<&'a Url> {
+        url.as_ref().ok_or_else(|| {
+            Error::invalid_input(format!("the profile has no {what}"))
+                .with_hint(format!("set the {what} in the profile, or an issuer whose discovery document lists it"))
+                .with_action(crate::error::Action::EditProfile)
+        })
+    }
 }
 
-/// A client for one RFC-following provider.
-pub struct RfcClient<'a> {
-    pub http: &'a HttpClient,
-    pub kind: ProviderKind,
-    pub client_id: &'a str,
-    pub client_secret: Option<&'a Secret>,
-    pub client_auth: ClientAuth,
-    pub endpoints: &'a Endpoints,
+/// Which token a revoke or introspect is about.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhichToken {
+    Access,
+    Refresh,
+}
+
+impl WhichToken {
+    /// RFC 7009 §2.1 `token_type_hint`.
+    pub fn hint(self) -> &'static str {
+        match self {
+            WhichToken::Access => "access_token",
+            WhichToken::Refresh => "refresh_token",
+        }
+    }
+}
+
+/// The client as a token endpoint sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    pub id: &'a str,
+    pub secret: Option<&'a Secret>,
+    pub auth: ClientAuth,
+}
+
+/// What a token request asks for.
+#[derive(Debug, Clone, Copy)]
+pub enum GrantInput<'a> {
+    /// RFC 6749 §4.1.3 (and RFC 7636 §4.5).
+    AuthorizationCode { code: &'a str, redirect_uri: &'a str, pkce_verifier: Option<&'a Secret> },
+    /// RFC 6749 §4.3.2. Salesforce's dialect appends the security token to the password.
+    Password { username: &'a str, password: &'a Secret, security_token: Option<&'a Secret> },
+    /// RFC 6749 §6.
+    RefreshToken { refresh_token: &'a Secret },
+    /// RFC 6749 §4.4.2.
+    ClientCredentials,
+}
+
+impl GrantInput<'_> {
+    pub fn grant(&self) -> Grant {
+        match self {
+            GrantInput::AuthorizationCode { .. } => Grant::AuthorizationCode,
+            GrantInput::Password { .. } => Grant::Password,
+            GrantInput::RefreshToken { .. } => Grant::RefreshToken,
+            GrantInput::ClientCredentials => Grant::ClientCredentials,
+        }
+    }
 }
 
 /// The authorize URL and what must be remembered to finish the sign-in.
-pub struct AuthorizeUrl {
+#[derive(Debug, Clone)]
+pub struct Authorization {
     pub url: Url,
     pub state: String,
     pub pkce_verifier: Option<Secret>,
+    pub nonce: Option<String>,
 }
 
-/// How the closure should bend responses for the crate.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Normalise {
-    Token,
-    Introspection,
-}
-
-/// Our HTTP client as the crate's `AsyncHttpClient`: a named type that owns what it needs and
-/// returns a boxed `Send` future. Through a closure, or a type with a lifetime, rustc cannot prove
-/// the crate's request future `Send` (rust-lang/rust#102211), and the desktop app needs that.
-struct Transport {
-    http: HttpClient,
-    rec: Arc<Recorder>,
-    mode: Normalise,
-}
-
-impl<'c> oauth2::AsyncHttpClient<'c> for Transport {
-    type Error = Error;
-    type Future = BoxFuture<'c, Result<oauth2::HttpResponse>>;
-
-    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        async move {
-            let raw = self.http.execute_http(request).await?;
-            let normalised = normalise(&raw, self.mode);
-            if let Ok(mut slot) = self.rec.0.lock() {
-                *slot = Some(raw);
-            }
-            Ok(normalised)
-        }
-        .boxed()
+/// RFC 6749 §4.1.1, with PKCE S256 (RFC 7636 §4.2) when `pkce` is on; `extra` in order.
+pub fn authorize_url(
+    endpoint: &Url,
+    client_id: &str,
+    redirect: &Url,
+    scopes: &[String],
+    pkce: bool,
+    extra: &[(String, String)],
+) -> Result<Authorization> {
+    let client = oauth2::basic::BasicClient::new(ClientId::new(client_id.to_string()))
+        .set_auth_uri(AuthUrl::from_url(endpoint.clone()))
+        .set_redirect_uri(RedirectUrl::from_url(redirect.clone()));
+    let mut req = client.authorize_url(CsrfToken::new_random).add_scopes(scopes.iter().map(|s| Scope::new(s.clone())));
+    let verifier = if pkce {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        req = req.set_pkce_challenge(challenge);
+        Some(Secret::new(verifier.into_secret()))
+    } else {
+        None
+    };
+    let nonce = extra.iter().find(|(k, _)| k == "nonce").map(|(_, v)| v.clone());
+    for (k, v) in extra {
+        req = req.add_extra_param(k.clone(), v.clone());
     }
-}
-
-#[derive(Default)]
-struct Recorder(Mutex<Option<RawResponse>>);
-
-impl Recorder {
-    fn take(&self) -> Option<RawResponse> {
-        self.0.lock().ok().and_then(|mut g| g.take())
-    }
-}
-
-impl<'a> RfcClient<'a> {
-    fn client(&self) -> RfcOauthClient {
-        let mut c = oauth2::Client::new(ClientId::new(self.client_id.to_string()))
-            .set_auth_uri_option(self.endpoints.authorize.clone().map(AuthUrl::from_url))
-            .set_token_uri_option(self.endpoints.token.clone().map(TokenUrl::from_url))
-            .set_revocation_url_option(self.endpoints.revocation.clone().map(RevocationUrl::from_url))
-            .set_introspection_url_option(self.endpoints.introspection.clone().map(IntrospectionUrl::from_url))
-            .set_auth_type(match self.client_auth {
-                ClientAuth::Basic => AuthType::BasicAuth,
-                ClientAuth::Body => AuthType::RequestBody,
-            });
-        if let Some(s) = self.client_secret.filter(|s| !s.is_empty()) {
-            c = c.set_client_secret(ClientSecret::new(s.expose().to_string()));
-        }
-        c
-    }
-
-    /// RFC 6749 §4.1.1, with PKCE S256 (RFC 7636 §4.2) when `pkce` is on.
-    pub fn authorize_url(&self, redirect: &Url, scopes: &[String], pkce: bool, extra: &[(String, String)]) -> Result<AuthorizeUrl> {
-        let client = self.client().set_redirect_uri(RedirectUrl::from_url(redirect.clone()));
-        let mut req = client.authorize_url(CsrfToken::new_random).map_err(|_| missing("authorize URL"))?;
-        req = req.add_scopes(scopes.iter().map(|s| Scope::new(s.clone())));
-        let verifier = if pkce {
-            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-            req = req.set_pkce_challenge(challenge);
-            Some(Secret::new(verifier.into_secret()))
-        } else {
-            None
-        };
-        for (k, v) in extra {
-            req = req.add_extra_param(k.clone(), v.clone());
-        }
-        let (url, state) = req.url();
-        Ok(AuthorizeUrl { url, state: state.into_secret(), pkce_verifier: verifier })
-    }
-
-    /// The HTTP client handed to the crate; `rec` keeps the raw response.
-    fn transport(&self, rec: Arc<Recorder>, mode: Normalise) -> Transport {
-        Transport { http: self.http.clone(), rec, mode }
-    }
-
-    pub fn exchange_code<'s>(
-        &'s self,
-        code: &'s str,
-        verifier: Option<&'s Secret>,
-        redirect: &'s Url,
-    ) -> BoxFuture<'s, Result<Map<String, Value>>> {
-        async move {
-            let rec = Arc::new(Recorder::default());
-            let http = self.transport(rec.clone(), Normalise::Token);
-            let client = self.client();
-            let mut req = client.exchange_code(AuthorizationCode::new(code.to_string())).map_err(|_| missing("token URL"))?;
-            req = req.set_redirect_uri(Cow::Owned(RedirectUrl::from_url(redirect.clone())));
-            if let Some(v) = verifier {
-                req = req.set_pkce_verifier(PkceCodeVerifier::new(v.expose().to_string()));
-            }
-            let result = req.request_async(&http).await;
-            self.finish(result, &rec, Grant::AuthorizationCode)
-        }
-        .boxed()
-    }
-
-    pub fn password<'s>(
-        &'s self,
-        username: &'s str,
-        password: &'s Secret,
-        scopes: &'s [String],
-    ) -> BoxFuture<'s, Result<Map<String, Value>>> {
-        async move {
-            let rec = Arc::new(Recorder::default());
-            let http = self.transport(rec.clone(), Normalise::Token);
-            let client = self.client();
-            let user = ResourceOwnerUsername::new(username.to_string());
-            let pass = ResourceOwnerPassword::new(password.expose().to_string());
-            let req = client.exchange_password(&user, &pass).map_err(|_| missing("token URL"))?;
-            let result = req.add_scopes(scopes.iter().map(|s| Scope::new(s.clone()))).request_async(&http).await;
-            self.finish(result, &rec, Grant::Password)
-        }
-        .boxed()
-    }
-
-    pub fn refresh<'s>(&'s self, refresh_token: &'s Secret, scopes: &'s [String]) -> BoxFuture<'s, Result<Map<String, Value>>> {
-        async move {
-            let rec = Arc::new(Recorder::default());
-            let http = self.transport(rec.clone(), Normalise::Token);
-            let client = self.client();
-            let rt = RefreshToken::new(refresh_token.expose().to_string());
-            let req = client.exchange_refresh_token(&rt).map_err(|_| missing("token URL"))?;
-            let result = req.add_scopes(scopes.iter().map(|s| Scope::new(s.clone()))).request_async(&http).await;
-            self.finish(result, &rec, Grant::RefreshToken)
-        }
-        .boxed()
-    }
-
-    pub fn client_credentials<'s>(&'s self, scopes: &'s [String]) -> BoxFuture<'s, Result<Map<String, Value>>> {
-        async move {
-            let rec = Arc::new(Recorder::default());
-            let http = self.transport(rec.clone(), Normalise::Token);
-            let client = self.client();
-            let req = client.exchange_client_credentials().map_err(|_| missing("token URL"))?;
-            let result = req.add_scopes(scopes.iter().map(|s| Scope::new(s.clone()))).request_async(&http).await;
-            self.finish(result, &rec, Grant::ClientCredentials)
-        }
-        .boxed()
-    }
-
-    /// RFC 7009 revocation. Sent without the crate, which refuses any non-https URL: we keep
-    /// that rule (§2: "Clients MUST verify that the URL is an HTTPS URL") except for loopback
-    /// addresses, where the emulators and the app's Sandbox live.
-    pub fn revoke<'s>(&'s self, token: &'s Secret, hint: TokenHint) -> BoxFuture<'s, Result<()>> {
-        async move {
-            let url = self.endpoints.revocation.clone().ok_or_else(|| missing("revocation URL"))?;
-            if url.scheme() != "https" && !crate::profile::is_loopback(&url) {
-                return Err(Error::invalid_input(format!(
-                    "the revocation URL {} must use https (RFC 7009 §2)",
-                    crate::error::strip_query(url.as_str())
-                )));
-            }
-            let request = {
-                let hint = match hint {
-                    TokenHint::AccessToken => "access_token",
-                    TokenHint::RefreshToken => "refresh_token",
-                };
-                let mut form: Vec<(&str, String)> = vec![("token", token.expose().to_string()), ("token_type_hint", hint.to_string())];
-                let mut b = self.http.reqwest().post(url).header(http::header::ACCEPT, "application/json");
-                let secret = self.client_secret.filter(|s| !s.is_empty());
-                match (self.client_auth, secret) {
-                    // RFC 6749 §2.3.1: id and secret are form-encoded before Basic encoding.
-                    (ClientAuth::Basic, Some(s)) => b = b.basic_auth(form_encode(self.client_id), Some(form_encode(s.expose()))),
-                    (ClientAuth::Body, Some(s)) => {
-                        form.push(("client_id", self.client_id.to_string()));
-                        form.push(("client_secret", s.expose().to_string()));
-                    }
-                    (_, None) => form.push(("client_id", self.client_id.to_string())),
-                }
-                b.form(&form)
-                    .build()
-                    .map_err(|e| Error::invalid_input(format!("cannot build the revocation request: {}", crate::http::root_cause(&e))))?
-            };
-            let raw = self.http.execute(request).await?;
-            if raw.is_success() {
-                Ok(())
-            } else {
-                Err(token_error_from_raw(&raw, self.kind, Grant::RefreshToken, "revocation"))
-            }
-        }
-        .boxed()
-    }
-
-    /// RFC 7662: the response as JSON (`active`, `exp`, `scope`, `username`, ...).
-    pub fn introspect<'s>(&'s self, token: &'s Secret, hint: TokenHint) -> BoxFuture<'s, Result<Value>> {
-        async move {
-            let rec = Arc::new(Recorder::default());
-            let http = self.transport(rec.clone(), Normalise::Introspection);
-            let client = self.client();
-            let at = oauth2::AccessToken::new(token.expose().to_string());
-            let mut req = client.introspect(&at).map_err(|_| missing("introspection URL"))?;
-            if hint == TokenHint::RefreshToken {
-                req = req.set_token_type_hint("refresh_token");
-            }
-            match req.request_async(&http).await {
-                // Return the raw JSON: it has every field, typed or not.
-                Ok(_) => rec.take().map(|r| r.json()).unwrap_or_else(|| Err(Error::unexpected("no introspection response"))),
-                Err(e) => Err(self.describe(e, rec.take(), Grant::RefreshToken, "introspection")),
-            }
-        }
-        .boxed()
-    }
-
-    fn finish(
-        &self,
-        result: std::result::Result<TokenResponse, RequestTokenError<Error, BasicErrorResponse>>,
-        rec: &Recorder,
-        grant: Grant,
-    ) -> Result<Map<String, Value>> {
-        match result {
-            Ok(_) => {
-                // Read the raw response (normalised the same way) rather than re-serialising the
-                // crate's struct: it keeps every field exactly as the provider sent it.
-                let raw = rec.take().ok_or_else(|| Error::unexpected("no token response recorded"))?;
-                match lenient_object(&raw) {
-                    Some(obj) => Ok(obj),
-                    None => Err(raw.not_json(None)),
-                }
-            }
-            Err(e) => Err(self.describe(e, rec.take(), grant, "token")),
-        }
-    }
-
-    fn describe<RE: oauth2::ErrorResponse + 'static>(
-        &self,
-        e: RequestTokenError<Error, RE>,
-        raw: Option<RawResponse>,
-        grant: Grant,
-        what: &str,
-    ) -> Error {
-        if let RequestTokenError::Request(transport) = e {
-            return transport;
-        }
-        match raw {
-            Some(raw) => token_error_from_raw(&raw, self.kind, grant, what),
-            None => Error::unexpected(format!("the {what} request failed: {e}")),
-        }
-    }
+    let (url, state) = req.url();
+    Ok(Authorization { url, state: state.into_secret(), pkce_verifier: verifier, nonce })
 }
 
 fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn missing(what: &str) -> Error {
-    Error::invalid_input(format!("the profile has no {what}"))
-        .with_hint(format!("set the {what} in the profile, or an issuer whose discovery document lists it"))
+/// Adds client authentication (RFC 6749 §2.3.1): HTTP Basic with id and secret form-encoded
+/// first, or both as form fields; a public client (no secret) sends its `client_id` (§3.2.1).
+fn with_client(mut fields: Vec<(&'static str, String)>, client: &Client) -> (Vec<(&'static str, String)>, Option<String>) {
+    let secret = client.secret.filter(|s| !s.is_empty());
+    match (client.auth, secret) {
+        (ClientAuth::Basic, Some(s)) => {
+            let basic = STANDARD.encode(format!("{}:{}", form_encode(client.id), form_encode(s.expose())));
+            (fields, Some(format!("Basic {basic}")))
+        }
+        (ClientAuth::Body, Some(s)) => {
+            fields.push(("client_id", client.id.to_string()));
+            fields.push(("client_secret", s.expose().to_string()));
+            (fields, None)
+        }
+        (_, None) => {
+            fields.push(("client_id", client.id.to_string()));
+            (fields, None)
+        }
+    }
+}
+
+fn post_form(
+    endpoint: &Url,
+    purpose: Purpose,
+    grant: Option<Grant>,
+    fields: Vec<(&'static str, String)>,
+    client: &Client,
+) -> Result<Request> {
+    let (fields, authorization) = with_client(fields, client);
+    let mut b = request(Method::POST, endpoint, purpose).accept_json();
+    if let Some(g) = grant {
+        b = b.grant(g);
+    }
+    if let Some(a) = authorization {
+        b = b.header("Authorization", a);
+    }
+    b.form(&fields).build()
+}
+
+/// The token request for a grant (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6). `scopes` go with the
+/// password and client-credentials grants; a refresh keeps the scope already granted.
+pub fn token_request(endpoint: &Url, client: &Client, input: &GrantInput, scopes: &[String]) -> Result<Request> {
+    let scope = scopes.join(" ");
+    let mut fields: Vec<(&'static str, String)> = Vec::new();
+    match input {
+        GrantInput::AuthorizationCode { code, redirect_uri, pkce_verifier } => {
+            fields.push(("grant_type", "authorization_code".into()));
+            fields.push(("code", code.to_string()));
+            fields.push(("redirect_uri", redirect_uri.to_string()));
+            if let Some(v) = pkce_verifier {
+                fields.push(("code_verifier", v.expose().to_string()));
+            }
+        }
+        GrantInput::Password { username, password, security_token } => {
+            fields.push(("grant_type", "password".into()));
+            fields.push(("username", username.to_string()));
+            let mut pw = password.expose().to_string();
+            if let Some(t) = security_token {
+                pw.push_str(t.expose());
+            }
+            fields.push(("password", pw));
+            if !scope.is_empty() {
+                fields.push(("scope", scope));
+            }
+        }
+        GrantInput::RefreshToken { refresh_token } => {
+            fields.push(("grant_type", "refresh_token".into()));
+            fields.push(("refresh_token", refresh_token.expose().to_string()));
+        }
+        GrantInput::ClientCredentials => {
+            fields.push(("grant_type", "client_credentials".into()));
+            if !scope.is_empty() {
+                fields.push(("scope", scope));
+            }
+        }
+    }
+    post_form(endpoint, Purpose::Token, Some(input.grant()), fields, client)
+}
+
+/// RFC 7009 §2.1. The endpoint must be https (§2: "Clients MUST verify that the URL is an HTTPS
+/// URL"), except on loopback addresses, where the emulators and the app's Sandbox live.
+pub fn revocation_request(endpoint: &Url, client: &Client, token: &Secret, which: WhichToken) -> Result<Request> {
+    require_https(endpoint, "revocation URL", "RFC 7009 §2")?;
+    let fields = vec![("token", token.expose().to_string()), ("token_type_hint", which.hint().to_string())];
+    post_form(endpoint, Purpose::Revocation, None, fields, client)
+}
+
+/// RFC 7662 §2.1.
+pub fn introspection_request(endpoint: &Url, client: &Client, token: &Secret, which: WhichToken) -> Result<Request> {
+    let fields = vec![("token", token.expose().to_string()), ("token_type_hint", which.hint().to_string())];
+    post_form(endpoint, Purpose::Introspection, None, fields, client)
+}
+
+pub fn require_https(url: &Url, what: &str, rule: &str) -> Result<()> {
+    if url.scheme() == "https" || is_loopback(url) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!("the {what} {} must use https ({rule})", crate::error::strip_query(url.as_str()))))
+    }
 }
 
 /// The body as a JSON object, or parsed from a form-encoded body (GitHub without `Accept`).
@@ -346,7 +240,7 @@ pub fn lenient_object(raw: &RawResponse) -> Option<Map<String, Value>> {
         return Some(o);
     }
     let text = std::str::from_utf8(&raw.body).ok()?.trim();
-    let form_like = raw.content_type().starts_with("application/x-www-form-urlencoded")
+    let form_like = raw.content_type().starts_with(crate::transport::FORM)
         || (!text.is_empty() && !text.starts_with(['<', '{', '[']) && text.contains('=') && !text.contains(char::is_whitespace));
     if !form_like {
         return None;
@@ -356,88 +250,179 @@ pub fn lenient_object(raw: &RawResponse) -> Option<Map<String, Value>> {
     (!obj.is_empty()).then_some(obj)
 }
 
-/// The copy of the response the crate gets: JSON content type, 200 for a token with 2xx,
-/// 400 for an error at 2xx, a default `token_type` and numeric `expires_in`.
-fn normalise(raw: &RawResponse, mode: Normalise) -> oauth2::HttpResponse {
-    let passthrough = || {
-        let mut b = http::Response::builder().status(raw.status);
-        for (k, v) in &raw.headers {
-            b = b.header(k, v);
-        }
-        b.body(raw.body.to_vec()).unwrap_or_default()
-    };
-    let json_response = |status: u16, obj: &Map<String, Value>| {
-        http::Response::builder()
-            .status(status)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(serde_json::to_vec(obj).unwrap_or_default())
-            .unwrap_or_default()
-    };
-    match mode {
-        Normalise::Introspection | Normalise::Token => {
-            let Some(mut obj) = lenient_object(raw) else {
-                return passthrough();
-            };
-            let has_error = obj.get("error").is_some_and(|e| e.is_string());
-            if has_error {
-                let status = if raw.is_success() { 400 } else { raw.status };
-                return json_response(status, &obj);
-            }
-            if mode == Normalise::Token && obj.contains_key("access_token") {
-                obj.entry("token_type").or_insert_with(|| Value::String("Bearer".into()));
-                if let Some(Value::String(s)) = obj.get("expires_in") {
-                    match s.trim().parse::<u64>() {
-                        Ok(n) => {
-                            obj.insert("expires_in".into(), Value::from(n));
-                        }
-                        Err(_) => {
-                            obj.remove("expires_in");
-                        }
-                    }
-                }
-            }
-            let status = if raw.is_success() { 200 } else { raw.status };
-            json_response(status, &obj)
-        }
+/// Says what to do about an OAuth error code; each dialect words its own.
+pub type HintFor<'a> = &'a dyn Fn(&str, Option<&str>) -> String;
+
+fn error_code(code: &str) -> ErrorCode {
+    match code {
+        "invalid_grant" => ErrorCode::InvalidGrant,
+        "invalid_client" | "invalid_client_id" | "unauthorized_client" => ErrorCode::InvalidClient,
+        "unsupported_grant_type" => ErrorCode::UnsupportedGrant,
+        "access_denied" => ErrorCode::AccessDenied,
+        _ => ErrorCode::ProviderError,
     }
 }
 
-/// Describes a failed token / revocation / introspection call from what the server sent.
-pub fn token_error_from_raw(raw: &RawResponse, kind: ProviderKind, grant: Grant, what: &str) -> Error {
+/// An OAuth error object (`error`, `error_description`) as an [`Error`].
+fn oauth_error(raw: &RawResponse, obj: &Map<String, Value>, message: String, hint: HintFor) -> Option<Error> {
+    let code = obj.get("error").and_then(Value::as_str)?;
+    let description = obj.get("error_description").and_then(Value::as_str).map(str::to_string);
+    let at200 = if raw.is_success() { " (at HTTP 200)" } else { "" };
+    let ecode = error_code(code);
+    let mut e = Error::new(ecode, format!("{message}{at200}"))
+        .with_provider(code, description.clone(), request_id_header(raw))
+        .with_hint(hint(code, description.as_deref()))
+        .with_status(raw.status)
+        .at(&raw.endpoint);
+    if matches!(ecode, ErrorCode::InvalidGrant) {
+        e = e.with_action(crate::error::Action::SignIn);
+    }
+    Some(e)
+}
+
+/// A token endpoint's answer: the JSON (or form) object with an `access_token`, or the precise
+/// reason there is none. Anything else in a successful response is read tolerantly later.
+pub fn read_token_response(raw: &RawResponse, grant: Grant, hint: HintFor) -> Result<Map<String, Value>> {
     let Some(obj) = lenient_object(raw) else {
-        if raw.is_success() && what == "revocation" {
-            return Error::unexpected("the revocation endpoint answered oddly").at(&raw.endpoint);
-        }
         let mut e = raw.not_json(None);
-        if !raw.is_success() && !raw.body.is_empty() {
-            e.message = format!("the {what} endpoint failed with HTTP {}: {}", raw.status, e.message);
-        } else if !raw.is_success() {
-            e.message = format!("the {what} endpoint failed with HTTP {} and an empty body", raw.status);
+        if !raw.is_success() {
+            e.message = if raw.body.is_empty() {
+                format!("the token endpoint failed with HTTP {} and an empty body", raw.status)
+            } else {
+                format!("the token endpoint failed with HTTP {}: {}", raw.status, e.message)
+            };
         }
-        return e;
+        return Err(e);
     };
-    if let Some(code) = obj.get("error").and_then(Value::as_str) {
-        let description = obj.get("error_description").and_then(Value::as_str).map(str::to_string);
-        let ecode = match code {
-            "invalid_grant" => ErrorCode::InvalidGrant,
-            "invalid_client" | "invalid_client_id" | "unauthorized_client" => ErrorCode::InvalidClient,
-            "unsupported_grant_type" => ErrorCode::UnsupportedGrant,
-            "access_denied" => ErrorCode::AccessDenied,
-            _ => ErrorCode::ProviderError,
-        };
-        let at200 = if raw.is_success() { " (at HTTP 200)" } else { "" };
-        let message = match what {
-            "token" => format!("the token endpoint refused the {} grant{at200}", grant.as_str()),
-            other => format!("the {other} endpoint refused the request{at200}"),
-        };
-        return Error::new(ecode, message)
-            .with_provider(code, description.clone(), crate::http::request_id_header(raw))
-            .with_hint(hints::token_error(kind, grant, code, description.as_deref()))
+    if let Some(e) = oauth_error(raw, &obj, format!("the token endpoint refused the {} grant", grant.as_str()), hint) {
+        return Err(e);
+    }
+    if !raw.is_success() {
+        return Err(Error::new(ErrorCode::ProviderError, format!("the token endpoint failed with HTTP {}", raw.status))
             .with_status(raw.status)
-            .at(&raw.endpoint);
+            .at(&raw.endpoint));
     }
-    if what == "token" && !obj.contains_key("access_token") {
-        return Error::unexpected("the token response has no access_token").with_status(raw.status).at(&raw.endpoint);
+    match obj.get("access_token") {
+        Some(Value::String(s)) if !s.is_empty() => Ok(obj),
+        Some(_) => {
+            Err(Error::unexpected("the token response's access_token is not a non-empty string").with_status(raw.status).at(&raw.endpoint))
+        }
+        None => Err(Error::unexpected("the token response has no access_token").with_status(raw.status).at(&raw.endpoint)),
     }
-    Error::unexpected(format!("the {what} endpoint answered with HTTP {}", raw.status)).with_status(raw.status).at(&raw.endpoint)
+}
+
+/// RFC 7009 §2.2: 200 means revoked (or already invalid).
+pub fn read_revocation_response(raw: &RawResponse, hint: HintFor) -> Result<()> {
+    if raw.is_success() {
+        return Ok(());
+    }
+    if let Some(obj) = lenient_object(raw) {
+        if let Some(e) = oauth_error(raw, &obj, "the revocation endpoint refused the request".into(), hint) {
+            return Err(e);
+        }
+    }
+    Err(Error::new(ErrorCode::ProviderError, format!("the revocation endpoint failed with HTTP {}", raw.status))
+        .with_status(raw.status)
+        .at(&raw.endpoint))
+}
+
+/// RFC 7662 §2.2: the JSON as sent (`active`, `exp`, `scope`, `username`, ...).
+pub fn read_introspection_response(raw: &RawResponse, hint: HintFor) -> Result<Value> {
+    let obj = lenient_object(raw);
+    if let Some(e) = obj.as_ref().and_then(|o| oauth_error(raw, o, "the introspection endpoint refused the request".into(), hint)) {
+        return Err(e);
+    }
+    match obj {
+        Some(o) if raw.is_success() => Ok(Value::Object(o)),
+        Some(_) => Err(Error::new(ErrorCode::ProviderError, format!("the introspection endpoint failed with HTTP {}", raw.status))
+            .with_status(raw.status)
+            .at(&raw.endpoint)),
+        None => Err(raw.not_json(None)),
+    }
+}
+
+/// RFC 6750 §3: the `error` of a `WWW-Authenticate: Bearer ...` challenge.
+pub fn bearer_challenge_error(raw: &RawResponse) -> Option<String> {
+    let v = raw.header("www-authenticate")?;
+    let rest = v.trim_start().strip_prefix("Bearer").or_else(|| v.trim_start().strip_prefix("bearer"))?;
+    rest.split(',').find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        (k.trim() == "error").then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    fn body(r: &Request) -> String {
+        String::from_utf8(r.body().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn basic_auth_form_encodes_id_and_secret_first() {
+        let secret = Secret::new("s3cr:t+/");
+        let client = Client { id: "my app", secret: Some(&secret), auth: ClientAuth::Basic };
+        let r = token_request(&url("https://idp.example/token"), &client, &GrantInput::ClientCredentials, &["read".into(), "write".into()])
+            .unwrap();
+        assert_eq!(body(&r), "grant_type=client_credentials&scope=read+write");
+        let expected = format!("Basic {}", STANDARD.encode("my+app:s3cr%3At%2B%2F"));
+        assert_eq!(r.headers()["authorization"], expected.as_str(), "RFC 6749 §2.3.1");
+    }
+
+    #[test]
+    fn public_clients_send_their_id() {
+        let client = Client { id: "spa", secret: None, auth: ClientAuth::Basic };
+        let v = Secret::new("verifier");
+        let r = token_request(
+            &url("https://idp.example/token"),
+            &client,
+            &GrantInput::AuthorizationCode { code: "c", redirect_uri: "https://app/cb", pkce_verifier: Some(&v) },
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            body(&r),
+            "grant_type=authorization_code&code=c&redirect_uri=https%3A%2F%2Fapp%2Fcb&code_verifier=verifier&client_id=spa"
+        );
+        assert!(!r.headers().contains_key("authorization"));
+    }
+
+    #[test]
+    fn revocation_must_be_https_except_loopback() {
+        let client = Client { id: "c", secret: None, auth: ClientAuth::Body };
+        let t = Secret::new("t");
+        let e = revocation_request(&url("http://idp.example/revoke"), &client, &t, WhichToken::Access).unwrap_err();
+        assert!(e.message.contains("must use https"), "{e}");
+        assert!(revocation_request(&url("http://127.0.0.1:9/revoke"), &client, &t, WhichToken::Access).is_ok());
+    }
+
+    #[test]
+    fn token_responses_are_read_leniently_and_errors_precisely() {
+        let hint: HintFor = &|_, _| "do this".to_string();
+        let ok = RawResponse::new(201, "text/plain", r#"{"access_token":"a","expires_in":"3600"}"#, "https://t/token");
+        assert_eq!(read_token_response(&ok, Grant::Password, hint).unwrap()["access_token"], "a", "201 and text/plain are fine");
+        let form =
+            RawResponse::new(200, "application/x-www-form-urlencoded", "access_token=gho_1&scope=repo&token_type=bearer", "https://t");
+        assert_eq!(read_token_response(&form, Grant::AuthorizationCode, hint).unwrap()["scope"], "repo");
+        let at200 = RawResponse::new(200, "application/json", r#"{"error":"invalid_grant","error_description":"bad"}"#, "https://t");
+        let e = read_token_response(&at200, Grant::RefreshToken, hint).unwrap_err();
+        assert_eq!((e.code, e.provider_code()), (ErrorCode::InvalidGrant, Some("invalid_grant")));
+        assert!(e.message.contains("at HTTP 200"), "{e}");
+        let empty = RawResponse::new(502, "text/html", "", "https://t");
+        assert!(read_token_response(&empty, Grant::Password, hint).unwrap_err().message.contains("HTTP 502 and an empty body"));
+        let none = RawResponse::new(200, "application/json", r#"{"token_type":"bearer"}"#, "https://t");
+        assert!(read_token_response(&none, Grant::Password, hint).unwrap_err().message.contains("no access_token"));
+    }
+
+    #[test]
+    fn bearer_challenges() {
+        let mut r = RawResponse::new(401, "application/json", "", "https://api");
+        r.headers.insert("www-authenticate", r#"Bearer realm="api", error="invalid_token", error_description="expired""#.parse().unwrap());
+        assert_eq!(bearer_challenge_error(&r).as_deref(), Some("invalid_token"));
+    }
 }

@@ -4,8 +4,7 @@
 //! on scheme, host, port (a default port equals none) and path: never a prefix match, so an
 //! identity broker's intermediate URL that also carries `code=` is not taken for the redirect.
 
-use crate::error::{Error, ErrorCode, Result};
-use crate::profile::ProviderKind;
+use crate::error::{Action, Error, ErrorCode, Result};
 use url::Url;
 
 #[derive(Debug, Clone)]
@@ -75,10 +74,14 @@ impl RedirectParams {
     }
 }
 
-/// What the user pasted: a whole redirect URL, a query string, or a bare code.
+/// What the user pasted: a whole redirect URL, its query, or a bare code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PastedAuthorization {
-    Redirect(RedirectParams),
+    /// A URL: it must be the redirect URI before its parameters count.
+    Url(Url),
+    /// `code=...&state=...`, with or without the leading `?`.
+    Query(RedirectParams),
+    /// Just the code, as the WeChat app or a browser's address bar shows it.
     BareCode(String),
 }
 
@@ -88,38 +91,50 @@ impl PastedAuthorization {
         if s.is_empty() {
             return Err(Error::invalid_input("nothing was pasted: give the redirect URL or the code"));
         }
+        if s.len() > 8192 {
+            return Err(Error::invalid_input("the pasted text is too long to be a redirect URL or a code"));
+        }
         if s.starts_with("http://") || s.starts_with("https://") {
             let url = Url::parse(s).map_err(|e| Error::invalid_input(format!("the pasted redirect URL is not a URL ({e})")))?;
-            return Ok(PastedAuthorization::Redirect(RedirectParams::from_url(&url)));
+            return Ok(PastedAuthorization::Url(url));
         }
-        if s.contains('=') {
-            let q = s.trim_start_matches('?');
-            let url = Url::parse(&format!("http://x/?{q}")).map_err(|e| Error::invalid_input(format!("cannot read `{q}` ({e})")))?;
-            return Ok(PastedAuthorization::Redirect(RedirectParams::from_url(&url)));
+        let q = s.trim_start_matches('?');
+        // A query names its parameters; a bare code may end in `=` padding (Salesforce's
+        // codes are base64: `aPrx…==`), which must not make it look like one.
+        let is_query = q.split('&').any(|part| matches!(part.split_once('=').map(|(k, _)| k), Some("code" | "state" | "error")));
+        if is_query {
+            let url =
+                Url::parse(&format!("http://x/?{q}")).map_err(|e| Error::invalid_input(format!("cannot read the pasted query ({e})")))?;
+            return Ok(PastedAuthorization::Query(RedirectParams::from_url(&url)));
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) || s.len() > 2048 {
+        // As the address bar shows it (`…%3D%3D`): percent-decoded, `+` kept as it is.
+        let code = percent_encoding::percent_decode_str(s).decode_utf8().map(|c| c.into_owned()).unwrap_or_else(|_| s.to_string());
+        if code.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(Error::invalid_input("the pasted text is neither a redirect URL nor a code")
                 .with_hint("paste the whole address the provider redirected to, or just the value of its `code` parameter"));
         }
-        Ok(PastedAuthorization::BareCode(s.to_string()))
+        Ok(PastedAuthorization::BareCode(code))
     }
 }
 
-/// Turns the redirect into a code, or the precise reason there is none.
+/// Turns the redirect into a code, the precise reason there is none, or `None` when it carries
+/// neither a code nor an error (each provider says what that means).
 ///
-/// `expected_state` is `None` only for a bare pasted code, which carries no state to check.
-pub fn take_code(params: &RedirectParams, expected_state: Option<&str>, kind: ProviderKind) -> Result<String> {
+/// `expected_state` is `None` only when no sign-in was started here, so there is none to check.
+pub fn take_code(params: &RedirectParams, expected_state: Option<&str>) -> Result<Option<String>> {
     if let Some(expected) = expected_state {
         match params.state.as_deref() {
             Some(s) if s == expected => {}
             Some(_) => {
                 return Err(Error::new(ErrorCode::StateMismatch, "the redirect's state does not match this sign-in")
-                    .with_hint("the redirect belongs to another sign-in attempt (or was forged): start the sign-in again"))
+                    .with_hint("the redirect belongs to another sign-in attempt (or was forged): start the sign-in again")
+                    .with_action(Action::SignIn))
             }
             // WeChat omits `state` when none was sent, but we always send one.
             None => {
                 return Err(Error::new(ErrorCode::StateMismatch, "the redirect carries no state, but this sign-in sent one")
-                    .with_hint("start the sign-in again and paste the whole redirect URL"))
+                    .with_hint("start the sign-in again and paste the whole redirect URL")
+                    .with_action(Action::SignIn))
             }
         }
     }
@@ -129,30 +144,15 @@ pub fn take_code(params: &RedirectParams, expected_state: Option<&str>, kind: Pr
             Error::new(ErrorCode::AccessDenied, "the sign-in was declined")
                 .with_hint("the user or the provider declined access; sign in again and approve the request")
         } else {
-            Error::new(ErrorCode::AuthorizationFailed, format!("the provider ended the sign-in with `{error}`"))
-                .with_hint(authorize_error_hint(error))
+            Error::new(
+                ErrorCode::AuthorizationFailed,
+                format!("the provider ended the sign-in with `{}`", crate::error::excerpt(error, 80)),
+            )
+            .with_hint(crate::hints::authorize_error(error))
         };
         return Err(e.with_provider(error.clone(), description, None));
     }
-    match &params.code {
-        Some(code) if !code.is_empty() => Ok(code.clone()),
-        _ if kind.is_wechat() => Err(Error::new(ErrorCode::AccessDenied, "WeChat redirected without a code: the user declined")
-            .with_hint("WeChat signals refusal by redirecting with only `state`; sign in again and tap Allow")),
-        _ => Err(Error::new(ErrorCode::MissingCode, "the redirect carries neither a code nor an error")
-            .with_hint("make sure the whole redirect URL was captured, then sign in again")),
-    }
-}
-
-fn authorize_error_hint(error: &str) -> &'static str {
-    match error {
-        "invalid_client_id" | "invalid_client" | "unauthorized_client" => "check the client id (consumer key) of the profile",
-        "redirect_uri_mismatch" => "the redirect URI must equal the callback URL registered with the provider, character for character",
-        "invalid_scope" => "ask only for scopes the connected app or client is allowed",
-        "inactive_user" | "inactive_org" => "the user or the org is inactive; ask its administrator",
-        "rate_limit_exceeded" => "too many sign-ins in a short time; wait a minute and try again",
-        "login_required" | "consent_required" | "interaction_required" => "remove `prompt=none` and sign in interactively",
-        _ => "read the provider's message; it usually names the setting to fix",
-    }
+    Ok(params.code.clone().filter(|c| !c.is_empty()))
 }
 
 #[cfg(test)]
@@ -190,10 +190,10 @@ mod tests {
     #[test]
     fn take_code_distinguishes_every_failure() {
         let ok = RedirectParams { code: Some("c1".into()), state: Some("s".into()), ..Default::default() };
-        assert_eq!(take_code(&ok, Some("s"), ProviderKind::Salesforce).unwrap(), "c1");
+        assert_eq!(take_code(&ok, Some("s")).unwrap().as_deref(), Some("c1"));
 
         let wrong = RedirectParams { state: Some("t".into()), ..ok.clone() };
-        assert_eq!(take_code(&wrong, Some("s"), ProviderKind::Salesforce).unwrap_err().code, ErrorCode::StateMismatch);
+        assert_eq!(take_code(&wrong, Some("s")).unwrap_err().code, ErrorCode::StateMismatch);
 
         let denied = RedirectParams {
             error: Some("access_denied".into()),
@@ -201,35 +201,41 @@ mod tests {
             state: Some("s".into()),
             ..Default::default()
         };
-        let e = take_code(&denied, Some("s"), ProviderKind::Salesforce).unwrap_err();
+        let e = take_code(&denied, Some("s")).unwrap_err();
         assert_eq!(e.code, ErrorCode::AccessDenied);
         assert_eq!(e.provider.unwrap().message.as_deref(), Some("end-user denied authorization"));
 
         let other = RedirectParams { error: Some("redirect_uri_mismatch".into()), state: Some("s".into()), ..Default::default() };
-        assert_eq!(take_code(&other, Some("s"), ProviderKind::Oauth2).unwrap_err().code, ErrorCode::AuthorizationFailed);
+        assert_eq!(take_code(&other, Some("s")).unwrap_err().code, ErrorCode::AuthorizationFailed);
 
-        let wechat_refusal = RedirectParams { state: Some("s".into()), ..Default::default() };
-        assert_eq!(take_code(&wechat_refusal, Some("s"), ProviderKind::WechatOfficialAccount).unwrap_err().code, ErrorCode::AccessDenied);
-        assert_eq!(take_code(&wechat_refusal, Some("s"), ProviderKind::Oauth2).unwrap_err().code, ErrorCode::MissingCode);
+        let nothing = RedirectParams { state: Some("s".into()), ..Default::default() };
+        assert_eq!(take_code(&nothing, Some("s")).unwrap(), None, "the provider decides what no code means");
 
         let bare = RedirectParams { code: Some("c".into()), ..Default::default() };
-        assert_eq!(take_code(&bare, None, ProviderKind::WechatOfficialAccount).unwrap(), "c");
-        assert_eq!(take_code(&bare, Some("s"), ProviderKind::Oauth2).unwrap_err().code, ErrorCode::StateMismatch);
+        assert_eq!(take_code(&bare, None).unwrap().as_deref(), Some("c"));
+        assert_eq!(take_code(&bare, Some("s")).unwrap_err().code, ErrorCode::StateMismatch);
     }
 
     #[test]
     fn pasted_input_forms() {
         assert_eq!(PastedAuthorization::parse("  061Abc  ").unwrap(), PastedAuthorization::BareCode("061Abc".into()));
+        assert_eq!(
+            PastedAuthorization::parse("aPrxbOND3Y1gKAK0qaPkmLb4aBcdSXlV0s4XN5sTDbp7KpA0x5Gl8Q==").unwrap(),
+            PastedAuthorization::BareCode("aPrxbOND3Y1gKAK0qaPkmLb4aBcdSXlV0s4XN5sTDbp7KpA0x5Gl8Q==".into()),
+            "a Salesforce code with base64 padding is a code, not a query"
+        );
+        assert_eq!(
+            PastedAuthorization::parse("aPrxbOND3Y1gKA%2Bb%2F0x5Gl8Q%3D%3D").unwrap(),
+            PastedAuthorization::BareCode("aPrxbOND3Y1gKA+b/0x5Gl8Q==".into()),
+            "as the address bar shows it"
+        );
         match PastedAuthorization::parse("https://app.example.com/cb?code=0a1&state=XY").unwrap() {
-            PastedAuthorization::Redirect(p) => {
-                assert_eq!(p.code.as_deref(), Some("0a1"));
-                assert_eq!(p.state.as_deref(), Some("XY"));
-            }
-            other => panic!("expected a redirect, got {other:?}"),
+            PastedAuthorization::Url(u) => assert_eq!(RedirectParams::from_url(&u).code.as_deref(), Some("0a1")),
+            other => panic!("expected a URL, got {other:?}"),
         }
         match PastedAuthorization::parse("?code=a%2Fb&state=1").unwrap() {
-            PastedAuthorization::Redirect(p) => assert_eq!(p.code.as_deref(), Some("a/b")),
-            other => panic!("expected a redirect, got {other:?}"),
+            PastedAuthorization::Query(p) => assert_eq!(p.code.as_deref(), Some("a/b")),
+            other => panic!("expected a query, got {other:?}"),
         }
         assert_eq!(PastedAuthorization::parse("two words").unwrap_err().code, ErrorCode::InvalidInput);
         assert_eq!(PastedAuthorization::parse("").unwrap_err().code, ErrorCode::InvalidInput);

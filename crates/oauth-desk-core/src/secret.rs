@@ -38,6 +38,15 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// `n` random characters of `[A-Za-z0-9]`: states, nonces, attempt ids (WeChat allows only
+/// these in `state`, at most 128 bytes).
+pub fn random_alnum(n: usize) -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    (0..n).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect()
+}
+
 impl From<String> for Secret {
     fn from(s: String) -> Self {
         Secret(s)

@@ -1,32 +1,41 @@
-//! A [`Session`] is one profile at work: its secrets, its token, and the rules for keeping that
-//! token usable. Grants, refresh and the retry-once-after-rejection rule live here; the
-//! provider modules add their API calls as further `impl Session` blocks.
+//! A [`Session`] is one profile at work: its secrets, its token, and the rules that keep that
+//! token usable: grants, refresh, renew-and-retry-once after a rejection. What each provider
+//! sends and means is asked of its [`Dialect`]; the session never asks which provider it is.
 //!
-//! Refresh is single-flight: the token sits behind an async mutex that a refresh holds, so ten
+//! Renewal is single-flight: the token sits behind an async mutex that a renewal holds, so ten
 //! calls that find the token expired at once cause exactly one refresh, and ten calls that are
 //! all refused by the provider cause one refresh too (only the first finds its rejected token
 //! still current).
+//!
+//! Every exchange goes through the session's [`Http`], which records it in the profile's
+//! [`WireLog`]; every secret the session holds is registered there so views mask it.
 
 use crate::clock::{Clock, Millis};
-use crate::error::{Error, ErrorCode, Result};
-use crate::http::HttpClient;
-use crate::oauth::{Endpoints, RfcClient, TokenHint};
-use crate::profile::{ClientAuth, Profile, ProfileSecrets, Provider, ProviderKind};
+use crate::dialect::Dialect;
+use crate::error::{Action, Error, ErrorCode, Result};
+use crate::http_client::Http;
+use crate::oauth::{Endpoints, GrantInput, WhichToken};
+use crate::profile::{Profile, ProfileSecrets};
 use crate::redirect::{take_code, PastedAuthorization, RedirectMatcher, RedirectParams};
 use crate::secret::Secret;
 use crate::storage::{SecretKey, SecretStore};
 use crate::token::{Grant, TokenSet};
-use crate::{generic, salesforce, wechat};
+use crate::transport::{RawResponse, Request};
+use crate::wire::{SecretKind, WireLog};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
-use tokio::sync::{Mutex, OnceCell};
+use std::sync::{Arc, RwLock};
+use tokio::sync::Mutex;
 use url::Url;
 
 /// Refresh this long before the recorded expiry.
 pub const EXPIRY_SKEW_MS: i64 = 60_000;
+/// Token requests kept in a session's history.
+const HISTORY: usize = 100;
 
 /// A sign-in in progress: what was sent, so the redirect can be checked and redeemed.
 /// It holds the PKCE verifier, so it is kept with the secrets, never in the profile file.
@@ -37,6 +46,9 @@ pub struct PendingAuthorization {
     pub state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pkce_verifier: Option<Secret>,
+    /// The OIDC `nonce` sent, which the ID token must carry back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
     pub created_at: Millis,
 }
 
@@ -49,48 +61,85 @@ pub struct TokenRequest {
     pub grant: Grant,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub duration_ms: i64,
+    /// True when the session renewed the token by itself (expiry, or the provider refused it).
+    #[serde(default)]
+    pub automatic: bool,
     /// `None` when it succeeded.
     pub error: Option<Error>,
 }
 
-/// Which token a revoke or introspect is about.
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WhichToken {
-    Access,
-    Refresh,
+/// The password grant's credentials for one sign-in; what is not given comes from the profile.
+#[derive(Debug, Clone, Default)]
+pub struct PasswordCredentials {
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub security_token: Option<Secret>,
+}
+
+/// Told when a session's token changes (a grant, a renewal, a revocation, forgetting it).
+pub trait TokenObserver: Send + Sync {
+    fn token_changed(&self, profile_id: &str);
+}
+
+/// What the session works with; replaced whole when the profile or its secrets change.
+struct Setup {
+    profile: Profile,
+    dialect: Arc<dyn Dialect>,
+    secrets: ProfileSecrets,
+    generation: u64,
 }
 
 pub struct Session {
-    profile: Profile,
-    secrets: ProfileSecrets,
-    pub(crate) http: HttpClient,
+    profile_id: String,
+    setup: RwLock<Arc<Setup>>,
+    http: Http,
+    log: Arc<WireLog>,
     clock: Arc<dyn Clock>,
     token: Mutex<Option<TokenSet>>,
-    endpoints: OnceCell<Endpoints>,
+    endpoints: Mutex<Option<(u64, Endpoints)>>,
     store: Option<Arc<dyn SecretStore>>,
+    observer: Option<Arc<dyn TokenObserver>>,
     renewals: AtomicU32,
-    history: std::sync::Mutex<Vec<TokenRequest>>,
+    history: std::sync::Mutex<VecDeque<TokenRequest>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("profile_id", &self.profile_id).finish_non_exhaustive()
+    }
 }
 
 impl Session {
-    pub fn new(profile: Profile, secrets: ProfileSecrets, http: HttpClient, clock: Arc<dyn Clock>) -> Self {
+    /// A session over `http` that records into `log`.
+    pub fn new(
+        profile: Profile,
+        dialect: Arc<dyn Dialect>,
+        secrets: ProfileSecrets,
+        http: Http,
+        log: Arc<WireLog>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        register_secrets(&log, &secrets);
         Session {
-            profile,
-            secrets,
-            http,
+            profile_id: profile.id.clone(),
+            setup: RwLock::new(Arc::new(Setup { profile, dialect, secrets, generation: 0 })),
+            http: http.recording(log.clone()),
+            log,
             clock,
             token: Mutex::new(None),
-            endpoints: OnceCell::new(),
+            endpoints: Mutex::new(None),
             store: None,
+            observer: None,
             renewals: AtomicU32::new(0),
-            history: std::sync::Mutex::new(Vec::new()),
+            history: std::sync::Mutex::new(VecDeque::new()),
         }
     }
 
     /// Starts from a stored token.
     pub fn with_token(self, token: Option<TokenSet>) -> Self {
+        if let Some(t) = &token {
+            self.log.register_token(t);
+        }
         Session { token: Mutex::new(token), ..self }
     }
 
@@ -99,14 +148,46 @@ impl Session {
         Session { store: Some(store), ..self }
     }
 
-    pub fn profile(&self) -> &Profile {
-        &self.profile
+    pub fn observed_by(self, observer: Arc<dyn TokenObserver>) -> Self {
+        Session { observer: Some(observer), ..self }
+    }
+
+    fn setup(&self) -> Arc<Setup> {
+        self.setup.read().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn replace_setup(&self, f: impl FnOnce(&Setup) -> Setup) {
+        let mut guard = self.setup.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = f(&guard);
+        next.generation = guard.generation + 1;
+        register_secrets(&self.log, &next.secrets);
+        *guard = Arc::new(next);
+    }
+
+    /// Takes a changed profile (same id) without losing the token or a renewal in flight.
+    pub fn reconfigure(&self, profile: Profile, dialect: Arc<dyn Dialect>) {
+        self.replace_setup(|s| Setup { profile, dialect, secrets: s.secrets.clone(), generation: 0 });
+    }
+
+    /// Takes changed secrets (the user stored a client secret, say).
+    pub fn set_secrets(&self, secrets: ProfileSecrets) {
+        self.replace_setup(|s| Setup { profile: s.profile.clone(), dialect: s.dialect.clone(), secrets, generation: 0 });
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.setup().profile.clone()
+    }
+    pub fn profile_id(&self) -> &str {
+        &self.profile_id
+    }
+    pub fn dialect(&self) -> Arc<dyn Dialect> {
+        self.setup().dialect.clone()
     }
     pub fn now(&self) -> Millis {
         self.clock.now_millis()
     }
-    pub fn http(&self) -> &HttpClient {
-        &self.http
+    pub fn log(&self) -> &Arc<WireLog> {
+        &self.log
     }
     /// How many times the token was renewed (refreshed or re-granted) by this session.
     pub fn renewals(&self) -> u32 {
@@ -114,15 +195,21 @@ impl Session {
     }
     /// The token requests this session made, oldest first (at most the last 100).
     pub fn history(&self) -> Vec<TokenRequest> {
-        self.history.lock().map(|h| h.clone()).unwrap_or_default()
+        self.history.lock().map(|h| h.iter().cloned().collect()).unwrap_or_default()
     }
 
-    fn record<T>(&self, grant: Grant, started: Millis, result: &Result<T>) {
+    fn record<T>(&self, grant: Grant, started: Millis, automatic: bool, result: &Result<T>) {
         if let Ok(mut h) = self.history.lock() {
-            if h.len() >= 100 {
-                h.remove(0);
+            if h.len() >= HISTORY {
+                h.pop_front();
             }
-            h.push(TokenRequest { at: started, grant, duration_ms: self.now() - started, error: result.as_ref().err().cloned() });
+            h.push_back(TokenRequest {
+                at: started,
+                grant,
+                duration_ms: self.now().saturating_sub(started),
+                automatic,
+                error: result.as_ref().err().cloned(),
+            });
         }
     }
 
@@ -130,62 +217,26 @@ impl Session {
         self.token.lock().await.clone()
     }
 
-    fn client_secret(&self) -> Option<&Secret> {
-        self.secrets.client_secret.as_ref()
-    }
-
-    fn require_client_secret(&self) -> Result<&Secret> {
-        self.client_secret().ok_or_else(|| {
-            let what = if self.profile.kind().is_wechat() { "AppSecret" } else { "client secret" };
-            Error::new(ErrorCode::NotSignedIn, format!("profile `{}` has no {what}", self.profile.name))
-                .with_hint(format!("store it with `oauth-desk profile edit {} --client-secret-stdin`", self.profile.name))
-        })
-    }
-
-    /// The endpoints, discovered once per session for an OIDC issuer.
-    pub async fn endpoints(&self) -> Result<&Endpoints> {
-        // Boxed for the same rustc `Send` limitation as `authorized`.
-        self.endpoints.get_or_try_init(|| self.load_endpoints().boxed()).await
-    }
-
-    async fn load_endpoints(&self) -> Result<Endpoints> {
-        match &self.profile.provider {
-            Provider::Salesforce(c) => salesforce::endpoints(c),
-            Provider::Oauth2(c) => generic::resolve_endpoints(&self.http, c).await,
-            Provider::WechatOfficialAccount(_) | Provider::WechatWebsite(_) => Ok(Endpoints::default()),
+    /// The endpoints, resolved once per profile version (discovery for an OIDC issuer).
+    pub async fn endpoints(&self) -> Result<Endpoints> {
+        let setup = self.setup();
+        let mut slot = self.endpoints.lock().await;
+        if let Some((generation, e)) = slot.as_ref() {
+            if *generation == setup.generation {
+                return Ok(e.clone());
+            }
         }
+        // Boxed: keeps the caller's future `Send` (rustc's higher-ranked inference,
+        // rust-lang/rust#102211, fails on the dialect's borrowed future otherwise).
+        let e = setup.dialect.endpoints(&self.http).boxed().await?;
+        *slot = Some((setup.generation, e.clone()));
+        Ok(e)
     }
 
-    pub(crate) async fn rfc_client(&self) -> Result<RfcClient<'_>> {
-        let client_auth = match &self.profile.provider {
-            // jsforce and the Salesforce CLI send client credentials in the body.
-            Provider::Salesforce(_) => ClientAuth::Body,
-            Provider::Oauth2(c) => c.client_auth,
-            _ => return Err(Error::new(ErrorCode::UnsupportedGrant, "WeChat does not follow RFC 6749 here")),
-        };
-        Ok(RfcClient {
-            http: &self.http,
-            kind: self.profile.kind(),
-            client_id: &self.profile.client_id,
-            client_secret: self.client_secret(),
-            client_auth,
-            endpoints: self.endpoints().await?,
-        })
-    }
-
-    fn scopes(&self) -> Vec<String> {
-        match &self.profile.provider {
-            Provider::Salesforce(c) => c.scopes.clone(),
-            Provider::Oauth2(c) => c.scopes.clone(),
-            _ => Vec::new(),
-        }
-    }
-
-    fn session_fallback(&self) -> Option<u64> {
-        match &self.profile.provider {
-            Provider::Salesforce(c) => Some(c.session_seconds),
-            _ => None,
-        }
+    /// Sends a request with no token (a discovery document, Salesforce's version list),
+    /// recorded in the wire log.
+    pub async fn send(&self, request: Request) -> Result<RawResponse> {
+        self.http.send(request).await
     }
 
     // ---- Authorization code ------------------------------------------------------------------
@@ -193,64 +244,55 @@ impl Session {
     /// Builds the authorize URL for the profile's redirect URI (or `redirect_override`, such as a
     /// loopback listener's address).
     pub async fn authorize(&self, redirect_override: Option<&Url>) -> Result<PendingAuthorization> {
+        let setup = self.setup();
         let redirect = match redirect_override {
             Some(u) => u.clone(),
-            None => self.profile.redirect_url()?,
+            None => setup.profile.redirect_url()?,
         };
-        let (url, state, verifier) = match &self.profile.provider {
-            Provider::WechatOfficialAccount(c) => {
-                let (url, state) =
-                    wechat::authorize_url(&c.endpoints, "connect/oauth2/authorize", &self.profile.client_id, &redirect, c.scope.as_str())?;
-                (url, state, None)
-            }
-            Provider::WechatWebsite(c) => {
-                let (url, state) =
-                    wechat::authorize_url(&c.endpoints, "connect/qrconnect", &self.profile.client_id, &redirect, "snsapi_login")?;
-                (url, state, None)
-            }
-            Provider::Salesforce(c) => {
-                let extra: Vec<(String, String)> = c.authorize_params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                let a = self.rfc_client().await?.authorize_url(&redirect, &c.scopes, c.pkce, &extra)?;
-                (a.url, a.state, a.pkce_verifier)
-            }
-            Provider::Oauth2(c) => {
-                let mut extra: Vec<(String, String)> = c.authorize_params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                if c.scopes.iter().any(|s| s == "openid") && !c.authorize_params.contains_key("nonce") {
-                    extra.push(("nonce".into(), crate::wechat::random_alnum(24)));
-                }
-                let a = self.rfc_client().await?.authorize_url(&redirect, &c.scopes, c.pkce, &extra)?;
-                (a.url, a.state, a.pkce_verifier)
-            }
-        };
+        let endpoints = self.endpoints().await?;
+        let a = setup.dialect.authorization(&endpoints, &setup.profile.client_id, &redirect)?;
+        if let Some(v) = &a.pkce_verifier {
+            self.log.register_secret(v, SecretKind::CodeVerifier);
+        }
         Ok(PendingAuthorization {
-            authorize_url: url.to_string(),
+            authorize_url: a.url.to_string(),
             redirect_uri: redirect.to_string(),
-            state,
-            pkce_verifier: verifier,
+            state: a.state,
+            pkce_verifier: a.pkce_verifier,
+            nonce: a.nonce,
             created_at: self.now(),
         })
     }
 
+    fn code_from(&self, params: &RedirectParams, expected_state: Option<&str>) -> Result<String> {
+        match take_code(params, expected_state)? {
+            Some(code) => Ok(code),
+            None => Err(self.dialect().redirect_without_code()),
+        }
+    }
+
     /// Finishes a sign-in from the URL the login window (or a loopback listener) saw.
     pub async fn complete_redirect(&self, pending: &PendingAuthorization, redirect: &Url) -> Result<TokenSet> {
-        let matcher = RedirectMatcher::parse(&pending.redirect_uri)?;
-        if !matcher.matches(redirect) {
-            return Err(Error::invalid_input(format!(
-                "`{}` is not the redirect URI `{}`",
-                crate::error::strip_query(redirect.as_str()),
-                pending.redirect_uri
-            )));
-        }
-        let code = take_code(&RedirectParams::from_url(redirect), Some(&pending.state), self.profile.kind())?;
+        check_redirect(&pending.redirect_uri, redirect)?;
+        let code = self.code_from(&RedirectParams::from_url(redirect), Some(&pending.state))?;
         self.exchange_code(&code, Some(pending)).await
     }
 
-    /// Finishes a sign-in from pasted text: a redirect URL, its query, or a bare code. A pasted
-    /// URL's state is checked against `pending` when there is one; a bare code has none to check.
+    /// Finishes a sign-in from pasted text: a redirect URL (which must be the redirect URI), its
+    /// query, or a bare code. The state is checked against `pending` when there is one.
     pub async fn complete_pasted(&self, pending: Option<&PendingAuthorization>, input: &str) -> Result<TokenSet> {
+        let expected = pending.map(|p| p.state.as_str());
         let code = match PastedAuthorization::parse(input)? {
             PastedAuthorization::BareCode(c) => c,
-            PastedAuthorization::Redirect(params) => take_code(&params, pending.map(|p| p.state.as_str()), self.profile.kind())?,
+            PastedAuthorization::Query(params) => self.code_from(&params, expected)?,
+            PastedAuthorization::Url(url) => {
+                let registered = match pending {
+                    Some(p) => p.redirect_uri.clone(),
+                    None => self.profile().redirect_url()?.to_string(),
+                };
+                check_redirect(&registered, &url)?;
+                self.code_from(&RedirectParams::from_url(&url), expected)?
+            }
         };
         self.exchange_code(&code, pending).await
     }
@@ -258,98 +300,116 @@ impl Session {
     /// Redeems a code (RFC 6749 §4.1.3; WeChat's GET variant).
     pub async fn exchange_code(&self, code: &str, pending: Option<&PendingAuthorization>) -> Result<TokenSet> {
         let started = self.now();
-        let result = self.exchange_code_inner(code, pending).await;
-        self.record(Grant::AuthorizationCode, started, &result);
+        self.log.register_secret(&Secret::new(code), SecretKind::AuthorizationCode);
+        let result = async {
+            let redirect_uri = match pending {
+                Some(p) => p.redirect_uri.clone(),
+                None => self.profile().redirect_url()?.to_string(),
+            };
+            let input = GrantInput::AuthorizationCode {
+                code,
+                redirect_uri: &redirect_uri,
+                pkce_verifier: pending.and_then(|p| p.pkce_verifier.as_ref()),
+            };
+            let obj = self.run_grant(&input).await?;
+            self.accept(obj, Grant::AuthorizationCode).await
+        }
+        .await;
+        self.record(Grant::AuthorizationCode, started, false, &result);
         result
-    }
-
-    async fn exchange_code_inner(&self, code: &str, pending: Option<&PendingAuthorization>) -> Result<TokenSet> {
-        let redirect = match pending {
-            Some(p) => Url::parse(&p.redirect_uri).map_err(|e| Error::invalid_input(format!("bad redirect URI ({e})")))?,
-            None => self.profile.redirect_url()?,
-        };
-        let obj = match &self.profile.provider {
-            Provider::WechatOfficialAccount(c) => {
-                wechat::exchange_code(&self.http, &c.endpoints, &self.profile.client_id, self.require_client_secret()?, code).await?
-            }
-            Provider::WechatWebsite(c) => {
-                wechat::exchange_code(&self.http, &c.endpoints, &self.profile.client_id, self.require_client_secret()?, code).await?
-            }
-            _ => {
-                let verifier = pending.and_then(|p| p.pkce_verifier.as_ref());
-                self.rfc_client().await?.exchange_code(code, verifier, &redirect).await?
-            }
-        };
-        self.accept(obj, Grant::AuthorizationCode).await
     }
 
     // ---- Other grants -----------------------------------------------------------------------
 
-    /// RFC 6749 §4.3. For Salesforce the security token is appended to the password.
-    pub async fn grant_password(&self, username: Option<&str>) -> Result<TokenSet> {
+    /// RFC 6749 §4.3. Credentials not given come from the profile and its stored secrets.
+    pub async fn grant_password(&self, credentials: PasswordCredentials) -> Result<TokenSet> {
         let started = self.now();
-        let result = match self.password_response(username).await {
-            Ok(obj) => self.accept(obj, Grant::Password).await,
-            Err(e) => Err(e),
-        };
-        self.record(Grant::Password, started, &result);
+        let result = async {
+            let obj = self.password_response(&credentials).await?;
+            self.accept(obj, Grant::Password).await
+        }
+        .await;
+        self.record(Grant::Password, started, false, &result);
         result
     }
 
-    async fn password_response(&self, username: Option<&str>) -> Result<serde_json::Map<String, serde_json::Value>> {
-        if self.profile.kind().is_wechat() {
-            return Err(Error::new(ErrorCode::UnsupportedGrant, "WeChat has no password grant")
-                .with_hint("sign in through the authorize page, or paste the code from the WeChat app"));
-        }
-        let username = username
-            .or(self.profile.username.as_deref())
-            .ok_or_else(|| Error::invalid_input("the password grant needs a username").with_hint("set it on the profile (--username)"))?;
-        let password = self.secrets.password.as_ref().ok_or_else(|| {
-            Error::new(ErrorCode::NotSignedIn, "the password grant needs a password")
-                .with_hint("give it on standard input (--password-stdin), in OAUTH_DESK_PASSWORD, or store it with the profile")
+    async fn password_response(&self, c: &PasswordCredentials) -> Result<Map<String, Value>> {
+        let setup = self.setup();
+        setup.dialect.check_grant(Grant::Password)?;
+        let username = c.username.clone().filter(|u| !u.is_empty()).or_else(|| setup.profile.username.clone()).ok_or_else(|| {
+            Error::invalid_input("the password grant needs a username")
+                .with_hint("set the username on the profile")
+                .with_action(Action::EditProfile)
         })?;
-        let password = match (&self.profile.provider, &self.secrets.security_token) {
-            (Provider::Salesforce(_), Some(t)) => Secret::new(format!("{}{}", password.expose(), t.expose())),
-            _ => password.clone(),
-        };
-        self.rfc_client().await?.password(username, &password, &self.scopes()).await
+        let password = c.password.clone().or_else(|| setup.secrets.password.clone()).ok_or_else(|| {
+            Error::new(ErrorCode::NotSignedIn, "the password grant needs a password")
+                .with_hint("give the password (it can be stored with the profile)")
+                .with_action(Action::GivePassword)
+        })?;
+        let security_token = c.security_token.clone().or_else(|| setup.secrets.security_token.clone());
+        self.log.register_secret(&password, SecretKind::Password);
+        if let Some(t) = &security_token {
+            self.log.register_secret(t, SecretKind::SecurityToken);
+        }
+        let input = GrantInput::Password { username: &username, password: &password, security_token: security_token.as_ref() };
+        self.run_grant(&input).await
     }
 
-    /// RFC 6749 §4.4. Salesforce allows it only on a My Domain host.
+    /// RFC 6749 §4.4.
     pub async fn grant_client_credentials(&self) -> Result<TokenSet> {
         let started = self.now();
-        let result = match self.client_credentials_response().await {
-            Ok(obj) => self.accept(obj, Grant::ClientCredentials).await,
-            Err(e) => Err(e),
-        };
-        self.record(Grant::ClientCredentials, started, &result);
+        let result = async {
+            let obj = self.run_grant(&GrantInput::ClientCredentials).await?;
+            self.accept(obj, Grant::ClientCredentials).await
+        }
+        .await;
+        self.record(Grant::ClientCredentials, started, false, &result);
         result
     }
 
-    async fn client_credentials_response(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
-        match &self.profile.provider {
-            Provider::Salesforce(c) if c.is_shared_login_host() => {
-                return Err(Error::new(
-                    ErrorCode::UnsupportedGrant,
-                    format!("Salesforce refuses the client credentials flow on {}", c.login_url()?.host_str().unwrap_or_default()),
-                )
-                .with_hint("set the login host to the org's My Domain URL, such as https://acme.my.salesforce.com"))
-            }
-            Provider::WechatOfficialAccount(_) | Provider::WechatWebsite(_) => {
-                return Err(Error::new(ErrorCode::UnsupportedGrant, "WeChat user sign-in has no client credentials grant")
-                    .with_hint("sign in through the authorize page"))
-            }
-            _ => {}
+    /// Checks, builds, sends and reads one token request.
+    async fn run_grant(&self, input: &GrantInput<'_>) -> Result<Map<String, Value>> {
+        let setup = self.setup();
+        let grant = input.grant();
+        setup.dialect.check_grant(grant)?;
+        if setup.dialect.needs_client_secret(grant) && setup.secrets.client_secret.as_ref().is_none_or(|s| s.is_empty()) {
+            let what = setup.dialect.secret_name();
+            return Err(Error::new(ErrorCode::NotSignedIn, format!("profile `{}` has no {what}", setup.profile.name))
+                .with_hint(format!("the {} grant needs it: store the {what} with the profile", grant.as_str()))
+                .with_action(Action::StoreClientSecret));
         }
-        self.require_client_secret()?;
-        self.rfc_client().await?.client_credentials(&self.scopes()).await
+        let endpoints = self.endpoints().await?;
+        let request = setup.dialect.token_request(&endpoints, &setup.profile.client_id, &setup.secrets, input)?;
+        let raw = self.http.send(request).await?;
+        setup.dialect.read_token_response(&raw, grant)
     }
+
+    fn build_token(&self, obj: &Map<String, Value>, grant: Grant) -> Result<TokenSet> {
+        let setup = self.setup();
+        let mut t = TokenSet::from_response(obj, self.now(), grant, setup.dialect.session_seconds())?;
+        t.signature_valid = setup.dialect.verify_signature(obj, &setup.secrets);
+        if t.signature_valid == Some(false) {
+            tracing::warn!(profile = %setup.profile.name, "the token response's signature does not match the client secret");
+        }
+        self.log.register_token(&t);
+        Ok(t)
+    }
+
+    /// Installs a token a grant produced.
+    async fn accept(&self, obj: Map<String, Value>, grant: Grant) -> Result<TokenSet> {
+        let t = self.build_token(&obj, grant)?;
+        *self.token.lock().await = Some(t.clone());
+        self.persist(&t).await?;
+        Ok(t)
+    }
+
+    // ---- Renewal ----------------------------------------------------------------------------
 
     /// Refreshes now, whatever the expiry says.
     pub async fn refresh(&self) -> Result<TokenSet> {
         let mut guard = self.token.lock().await;
         let current = guard.clone().ok_or_else(|| self.not_signed_in())?;
-        let renewed = self.renew(current).await?;
+        let renewed = self.renew(current, false).await?;
         *guard = Some(renewed.clone());
         drop(guard);
         self.persist(&renewed).await?;
@@ -363,7 +423,7 @@ impl Session {
         if !current.is_expired(self.now(), EXPIRY_SKEW_MS) {
             return Ok(current);
         }
-        let renewed = self.renew(current).await?;
+        let renewed = self.renew(current, true).await?;
         *guard = Some(renewed.clone());
         drop(guard);
         self.persist(&renewed).await?;
@@ -377,160 +437,189 @@ impl Session {
         if &current.access_token != rejected {
             return Ok(current);
         }
-        let renewed = self.renew(current).await?;
+        let renewed = self.renew(current, true).await?;
         *guard = Some(renewed.clone());
         drop(guard);
         self.persist(&renewed).await?;
         Ok(renewed)
     }
 
-    /// Runs an authorized call; when the provider signals an expired session (Salesforce 401
-    /// `INVALID_SESSION_ID`, WeChat 42001/40001/40014, a generic 401) renews once and retries once.
-    ///
-    /// The call returns a boxed future: it keeps every caller's future `Send` (a generic future
-    /// type here trips rustc's higher-ranked `Send` inference, rust-lang/rust#102211).
-    pub async fn authorized<'a, T, F>(&'a self, call: F) -> Result<T>
-    where
-        F: Fn(TokenSet) -> BoxFuture<'a, Result<T>>,
-    {
-        let token = self.valid_token().await?;
-        match call(token.clone()).await {
-            Err(e) if e.code == ErrorCode::TokenRejected => {
-                tracing::debug!(profile = %self.profile.name, "token rejected; renewing once");
-                let renewed = self.renew_after_rejection(&token.access_token).await?;
-                call(renewed).await.map_err(|e| {
-                    if e.code == ErrorCode::TokenRejected {
-                        e.with_hint("the provider refused a freshly renewed token: sign in again")
-                    } else {
-                        e
-                    }
-                })
-            }
-            other => other,
-        }
-    }
-
     /// Gets a new token: the refresh grant when there is a refresh token; otherwise the grant that
-    /// made the token, when it can run unattended (client credentials; password with a stored password).
-    fn renew(&self, current: TokenSet) -> BoxFuture<'_, Result<TokenSet>> {
-        // Boxed so that rustc proves `Send` here, with concrete lifetimes (rust-lang/rust#102211).
+    /// made the token, when it can run unattended (client credentials; password with a stored
+    /// password). Boxed so that rustc proves `Send` with concrete lifetimes (rust-lang/rust#102211).
+    fn renew(&self, current: TokenSet, automatic: bool) -> BoxFuture<'_, Result<TokenSet>> {
         async move {
             let started = self.now();
             let grant = if current.refresh_token.is_some() { Grant::RefreshToken } else { current.grant };
+            self.renewals.fetch_add(1, Ordering::SeqCst);
             let result = self.renew_inner(current).await;
-            self.record(grant, started, &result);
+            self.record(grant, started, automatic, &result);
             result
         }
         .boxed()
     }
 
     async fn renew_inner(&self, current: TokenSet) -> Result<TokenSet> {
-        self.renewals.fetch_add(1, Ordering::SeqCst);
         if let Some(rt) = &current.refresh_token {
-            let obj = match &self.profile.provider {
-                Provider::WechatOfficialAccount(c) => wechat::refresh(&self.http, &c.endpoints, &self.profile.client_id, rt).await?,
-                Provider::WechatWebsite(c) => wechat::refresh(&self.http, &c.endpoints, &self.profile.client_id, rt).await?,
-                _ => self.rfc_client().await?.refresh(rt, &[]).await?,
-            };
-            let fresh = self.build_token(obj, Grant::RefreshToken)?;
+            let obj = self.run_grant(&GrantInput::RefreshToken { refresh_token: rt }).await?;
+            let fresh = self.build_token(&obj, Grant::RefreshToken)?;
             return Ok(current.refreshed(fresh));
         }
+        let has_password = self.setup().secrets.password.is_some();
         match current.grant {
             Grant::ClientCredentials => {
-                let obj = self.client_credentials_response().await?;
-                self.build_token(obj, Grant::ClientCredentials)
+                let obj = self.run_grant(&GrantInput::ClientCredentials).await?;
+                self.build_token(&obj, Grant::ClientCredentials)
             }
-            Grant::Password if self.secrets.password.is_some() => {
-                let obj = self.password_response(None).await?;
-                self.build_token(obj, Grant::Password)
+            Grant::Password if has_password => {
+                let obj = self.password_response(&PasswordCredentials::default()).await?;
+                self.build_token(&obj, Grant::Password)
             }
             _ => Err(Error::new(ErrorCode::TokenRejected, "the token expired and there is no refresh token")
-                .with_hint("sign in again (add the refresh_token / offline_access scope to get refresh tokens)")),
+                .with_hint("sign in again (ask for the refresh_token / offline_access scope to get refresh tokens)")
+                .with_action(Action::SignIn)),
         }
     }
 
-    fn build_token(&self, obj: serde_json::Map<String, serde_json::Value>, grant: Grant) -> Result<TokenSet> {
-        let mut t = TokenSet::from_response(&obj, self.now(), grant, self.session_fallback())?;
-        if self.profile.kind() == ProviderKind::Salesforce {
-            t.signature_valid = salesforce::verify_signature(&obj, self.client_secret());
-            if t.signature_valid == Some(false) {
-                tracing::warn!(profile = %self.profile.name, "Salesforce token signature does not match the client secret");
-            }
+    // ---- Authorized calls -------------------------------------------------------------------
+
+    /// Sends an API request with the token, as the dialect carries it. When the provider's
+    /// answer means the token was refused (Salesforce 401 `INVALID_SESSION_ID` or 403
+    /// `Bad_OAuth_Token`, WeChat 42001/40001/40014, RFC 6750's 401), renews once and retries
+    /// once. Any other answer is returned unread, for the caller to read.
+    ///
+    /// `build` makes the request from the token (Salesforce URLs start at its instance).
+    pub async fn send_authorized<F>(&self, build: F) -> Result<RawResponse>
+    where
+        F: Fn(&TokenSet) -> Result<Request> + Send + Sync,
+    {
+        let token = self.valid_token().await?;
+        let raw = self.send_with(&token, &build).await?;
+        let Some(_) = self.dialect().rejection(&raw) else { return Ok(raw) };
+        tracing::debug!(profile = %self.profile_id, "token rejected; renewing once");
+        let renewed = self.renew_after_rejection(&token.access_token).await?;
+        let raw = self.send_with(&renewed, &build).await?;
+        match self.dialect().rejection(&raw) {
+            None => Ok(raw),
+            Some(e) => Err(e.with_hint("the provider refused a freshly renewed token: sign in again").with_action(Action::SignIn)),
         }
-        Ok(t)
     }
 
-    /// Installs a token a grant produced.
-    async fn accept(&self, obj: serde_json::Map<String, serde_json::Value>, grant: Grant) -> Result<TokenSet> {
-        let t = self.build_token(obj, grant)?;
-        *self.token.lock().await = Some(t.clone());
-        self.persist(&t).await?;
-        Ok(t)
+    async fn send_with<F>(&self, token: &TokenSet, build: &F) -> Result<RawResponse>
+    where
+        F: Fn(&TokenSet) -> Result<Request> + Send + Sync,
+    {
+        let mut request = build(token)?;
+        self.dialect().authorize_call(&mut request, token)?;
+        self.http.send(request).await
+    }
+
+    /// User info: OIDC userinfo (Salesforce's on the instance), WeChat's `sns/userinfo`.
+    pub async fn userinfo(&self, lang: Option<&str>) -> Result<Value> {
+        let endpoints = self.endpoints().await?;
+        let dialect = self.dialect();
+        let raw = self.send_authorized(|t| dialect.userinfo_request(&endpoints, t, lang)).await?;
+        dialect.read_api_response(raw)
+    }
+
+    // ---- Revoke, introspect, forget ---------------------------------------------------------
+
+    /// RFC 7009 (Salesforce, generic). Forgets the token locally when the access token, or the
+    /// refresh token (which takes its access tokens with it), is revoked.
+    pub async fn revoke(&self, which: WhichToken) -> Result<()> {
+        let token = self.token().await.ok_or_else(|| self.not_signed_in())?;
+        let secret = self.which(&token, which)?;
+        let setup = self.setup();
+        let endpoints = self.endpoints().await?;
+        let request = setup.dialect.revocation_request(&endpoints, &setup.profile.client_id, &setup.secrets, &secret, which)?;
+        let raw = self.http.send(request).await?;
+        setup.dialect.read_revocation_response(&raw)?;
+        self.forget_token().await
+    }
+
+    /// RFC 7662 introspection of the current access or refresh token.
+    pub async fn introspect(&self, which: WhichToken) -> Result<Value> {
+        let token = self.token().await.ok_or_else(|| self.not_signed_in())?;
+        let secret = self.which(&token, which)?;
+        let setup = self.setup();
+        let endpoints = self.endpoints().await?;
+        let request = setup.dialect.introspection_request(&endpoints, &setup.profile.client_id, &setup.secrets, &secret, which)?;
+        let raw = self.http.send(request).await?;
+        setup.dialect.read_introspection_response(&raw)
+    }
+
+    fn which(&self, token: &TokenSet, which: WhichToken) -> Result<Secret> {
+        match which {
+            WhichToken::Access => Ok(token.access_token.clone()),
+            WhichToken::Refresh => token.refresh_token.clone().ok_or_else(|| Error::invalid_input("this token set has no refresh token")),
+        }
     }
 
     /// Forgets the token locally (after revoke, or on sign-out).
     pub async fn forget_token(&self) -> Result<()> {
         *self.token.lock().await = None;
         if let Some(store) = self.store.clone() {
-            let id = self.profile.id.clone();
+            let id = self.profile_id.clone();
             tokio::task::spawn_blocking(move || store.delete(&id, SecretKey::Token))
                 .await
                 .map_err(|e| Error::storage(format!("keyring task failed: {e}")))??;
         }
+        self.notify();
         Ok(())
     }
 
     async fn persist(&self, token: &TokenSet) -> Result<()> {
-        let Some(store) = self.store.clone() else {
-            return Ok(());
+        let result = match self.store.clone() {
+            None => Ok(()),
+            Some(store) => {
+                let id = self.profile_id.clone();
+                let json = serde_json::to_string(token).map_err(|e| Error::storage(format!("cannot encode the token: {e}")))?;
+                tokio::task::spawn_blocking(move || store.set(&id, SecretKey::Token, &Secret::new(json)))
+                    .await
+                    .map_err(|e| Error::storage(format!("keyring task failed: {e}")))?
+            }
         };
-        let id = self.profile.id.clone();
-        let json = serde_json::to_string(token).map_err(|e| Error::storage(format!("cannot encode the token: {e}")))?;
-        tokio::task::spawn_blocking(move || store.set(&id, SecretKey::Token, &Secret::new(json)))
-            .await
-            .map_err(|e| Error::storage(format!("keyring task failed: {e}")))?
+        self.notify();
+        result
+    }
+
+    fn notify(&self) {
+        if let Some(o) = &self.observer {
+            o.token_changed(&self.profile_id);
+        }
     }
 
     fn not_signed_in(&self) -> Error {
-        Error::new(ErrorCode::NotSignedIn, format!("profile `{}` has no token", self.profile.name))
-            .with_hint(format!("sign in first: `oauth-desk login ... {}`", self.profile.name))
+        Error::new(ErrorCode::NotSignedIn, format!("profile `{}` has no token", self.setup().profile.name))
+            .with_hint("sign in first")
+            .with_action(Action::SignIn)
     }
+}
 
-    // ---- Revoke and introspect --------------------------------------------------------------
-
-    /// RFC 7009 (Salesforce, generic). Forgets the token locally when the access token, or the
-    /// refresh token (which takes its access tokens with it), is revoked.
-    pub async fn revoke(&self, which: WhichToken) -> Result<()> {
-        let token = self.token().await.ok_or_else(|| self.not_signed_in())?;
-        if self.profile.kind().is_wechat() {
-            return Err(Error::new(ErrorCode::UnsupportedGrant, "WeChat has no token revocation endpoint")
-                .with_hint("the user can revoke the app's access in WeChat; locally, `oauth-desk logout` forgets the token"));
+fn register_secrets(log: &WireLog, secrets: &ProfileSecrets) {
+    for (s, k) in [
+        (&secrets.client_secret, SecretKind::ClientSecret),
+        (&secrets.password, SecretKind::Password),
+        (&secrets.security_token, SecretKind::SecurityToken),
+    ] {
+        if let Some(s) = s {
+            log.register_secret(s, k);
         }
-        let (secret, hint) = match which {
-            WhichToken::Access => (token.access_token.clone(), TokenHint::AccessToken),
-            WhichToken::Refresh => (
-                token.refresh_token.clone().ok_or_else(|| Error::invalid_input("this token set has no refresh token to revoke"))?,
-                TokenHint::RefreshToken,
-            ),
-        };
-        self.rfc_client().await?.revoke(&secret, hint).await?;
-        self.forget_token().await
     }
+}
 
-    /// RFC 7662 introspection of the current access or refresh token.
-    pub async fn introspect(&self, which: WhichToken) -> Result<serde_json::Value> {
-        let token = self.token().await.ok_or_else(|| self.not_signed_in())?;
-        if self.profile.kind().is_wechat() {
-            return Err(Error::new(ErrorCode::UnsupportedGrant, "WeChat has no introspection endpoint")
-                .with_hint("use the token check (sns/auth) instead"));
-        }
-        let (secret, hint) = match which {
-            WhichToken::Access => (token.access_token.clone(), TokenHint::AccessToken),
-            WhichToken::Refresh => (
-                token.refresh_token.clone().ok_or_else(|| Error::invalid_input("this token set has no refresh token"))?,
-                TokenHint::RefreshToken,
-            ),
-        };
-        self.rfc_client().await?.introspect(&secret, hint).await
+/// A URL handed back as the redirect must be the redirect URI: same scheme, host, port, path.
+fn check_redirect(registered: &str, candidate: &Url) -> Result<()> {
+    let matcher = RedirectMatcher::parse(registered)?;
+    if matcher.matches(candidate) {
+        return Ok(());
     }
+    Err(Error::invalid_input(format!(
+        "`{}` is not the redirect URI `{}`",
+        crate::error::strip_query(candidate.as_str()),
+        crate::error::strip_query(registered)
+    ))
+    .with_hint(
+        "scheme, host, port and path must be those of the redirect URI this sign-in used; paste the address the provider redirected to",
+    ))
 }

@@ -215,6 +215,71 @@ pub fn cell<'v>(v: Option<&'v Value>) -> std::borrow::Cow<'v, str> {
     }
 }
 
+/// The columns of a query's results, decided once for every shell: the select list's paths
+/// when it has one (so a CSV header is right even when the first rows have a `null`
+/// relationship), else the first record's fields; labels spelled as the records spell them.
+#[derive(Debug, Clone, Default)]
+pub struct QueryColumns {
+    declared: Option<Vec<String>>,
+    paths: Option<Vec<String>>,
+    labels: Vec<String>,
+}
+
+impl QueryColumns {
+    pub fn for_query(soql: &str) -> Self {
+        QueryColumns { declared: select_columns(soql), paths: None, labels: Vec::new() }
+    }
+
+    /// Fixes the columns at the first page, from its first record when it has one. Later calls
+    /// change nothing.
+    pub fn resolve(&mut self, first: Option<&Value>) {
+        if self.paths.is_some() {
+            return;
+        }
+        let paths = self.declared.clone().or_else(|| first.map(columns_from_record)).unwrap_or_default();
+        self.labels = header_labels(&paths, first);
+        self.paths = Some(paths);
+    }
+
+    pub fn is_resolved(&self) -> bool {
+        self.paths.is_some()
+    }
+
+    /// The header: resolved labels, or the select list when no record ever came.
+    pub fn labels(&self) -> &[String] {
+        match (&self.paths, &self.declared) {
+            (Some(_), _) => &self.labels,
+            (None, Some(d)) => d,
+            (None, None) => &[],
+        }
+    }
+
+    pub fn paths(&self) -> &[String] {
+        self.paths.as_deref().unwrap_or(&[])
+    }
+
+    /// A record's cells as text (CSV, terminal tables), borrowed where they are strings.
+    pub fn cells<'a, 'v: 'a>(&'a self, record: &'v Value) -> impl Iterator<Item = std::borrow::Cow<'v, str>> + 'a {
+        self.paths().iter().map(move |c| cell(lookup(record, c)))
+    }
+
+    /// A record's cells as values (the app's grid): scalars as they are, a null relationship as
+    /// null, a sub-query as the array of its records without `attributes`.
+    pub fn values(&self, record: &Value) -> Vec<Value> {
+        self.paths()
+            .iter()
+            .map(|c| match lookup(record, c) {
+                None => Value::Null,
+                Some(Value::Object(o)) if o.contains_key("records") => Value::Array(
+                    o.get("records").and_then(Value::as_array).map(|rs| rs.iter().map(strip_attributes).collect()).unwrap_or_default(),
+                ),
+                Some(v @ Value::Object(_)) => strip_attributes(v),
+                Some(v) => v.clone(),
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +297,21 @@ mod tests {
         assert_eq!(select_columns("SELECT FIELDS(ALL) FROM Account LIMIT 200"), None);
         assert_eq!(select_columns("SELECT Fromage__c FROM Cheese__c").unwrap(), ["Fromage__c"], "FROM inside a name is not the keyword");
         assert_eq!(select_columns("DELETE Account"), None);
+    }
+
+    #[test]
+    fn query_columns_decide_once() {
+        let rec = json!({"attributes": {"type": "Account"}, "Id": "001", "owner": null, "Contacts": {"totalSize": 1, "done": true, "records": [{"attributes": {}, "LastName": "L"}]}});
+        let mut c = QueryColumns::for_query("select id, owner.name, (select lastname from contacts) from account");
+        assert_eq!(c.labels(), ["id", "owner.name", "contacts"], "the select list before any record");
+        c.resolve(Some(&rec));
+        c.resolve(None);
+        assert_eq!(c.labels(), ["Id", "owner.name", "Contacts"], "spelled as the records spell them");
+        assert_eq!(c.cells(&rec).collect::<Vec<_>>(), ["001", "", r#"[{"LastName":"L"}]"#]);
+        assert_eq!(c.values(&rec), vec![json!("001"), Value::Null, json!([{"LastName": "L"}])]);
+        let mut from_record = QueryColumns::for_query("SELECT FIELDS(ALL) FROM Account LIMIT 1");
+        from_record.resolve(Some(&rec));
+        assert_eq!(from_record.labels(), ["Id", "owner", "Contacts"]);
     }
 
     #[test]

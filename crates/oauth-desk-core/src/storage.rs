@@ -156,6 +156,10 @@ impl SecretKey {
             SecretKey::PendingAuthorization => "pending_authorization",
         }
     }
+    /// A secret of the profile itself (not a token or a sign-in in progress).
+    pub fn is_profile_secret(self) -> bool {
+        matches!(self, SecretKey::ClientSecret | SecretKey::Password | SecretKey::SecurityToken)
+    }
     pub const ALL: [SecretKey; 5] =
         [SecretKey::ClientSecret, SecretKey::Password, SecretKey::SecurityToken, SecretKey::Token, SecretKey::PendingAuthorization];
 }

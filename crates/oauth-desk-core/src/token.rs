@@ -80,17 +80,25 @@ pub struct TokenSet {
     /// Salesforce: whether `signature` matched HMAC-SHA256(client secret, id + issued_at).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_valid: Option<bool>,
+    /// What was odd about the response and how it was read (an `expires_in` ignored, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Every other field of the response, verbatim (`issued_at`, `signature`, `is_snapshotuser`...).
     #[serde(default)]
     pub extra: Map<String, Value>,
 }
 
+/// The longest lifetime a token is taken to have: ten years.
+pub const MAX_LIFETIME_SECS: u64 = 10 * 366 * 24 * 3600;
+
 const MODELLED: &[&str] =
     &["access_token", "refresh_token", "id_token", "token_type", "scope", "expires_in", "instance_url", "id", "openid", "unionid"];
 
 impl TokenSet {
-    /// Builds a token set from a token endpoint's JSON object.
-    /// `session_seconds` is the fallback lifetime when the response and token say nothing.
+    /// Builds a token set from a token endpoint's JSON object, tolerantly: only `access_token`
+    /// is required. `expires_in` may be an integer, a float or a numeric string; it is clamped
+    /// to [`MAX_LIFETIME_SECS`], and anything else is ignored with a note. No time arithmetic
+    /// here can overflow. `session_seconds` is the fallback lifetime when nothing says.
     pub fn from_response(obj: &Map<String, Value>, now: Millis, grant: Grant, session_seconds: Option<u64>) -> Result<TokenSet> {
         let access = obj
             .get("access_token")
@@ -98,19 +106,54 @@ impl TokenSet {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| Error::unexpected("the token response has no access_token"))?;
         let s = |k: &str| obj.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_string);
-        let expires_in = obj.get("expires_in").and_then(|v| match v {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse::<f64>().ok(),
-            _ => None,
-        });
-        let (expires_at, expiry_source) = if let Some(secs) = expires_in.filter(|s| *s > 0.0) {
-            (Some(now + (secs * 1000.0) as i64), ExpirySource::ExpiresIn)
+        let mut notes = Vec::new();
+        let expires_in = match obj.get("expires_in") {
+            None | Some(Value::Null) => None,
+            Some(v) => {
+                let n = match v {
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(t) => t.trim().parse::<f64>().ok(),
+                    _ => None,
+                };
+                match n {
+                    Some(secs) if secs.is_finite() && secs > 0.0 => {
+                        if secs > MAX_LIFETIME_SECS as f64 {
+                            notes.push(format!("expires_in {v} is beyond ten years; counted as ten years"));
+                        }
+                        Some(secs.min(MAX_LIFETIME_SECS as f64))
+                    }
+                    _ => {
+                        notes.push(format!(
+                            "expires_in {} is not a positive number of seconds; ignored",
+                            crate::error::excerpt(&v.to_string(), 40)
+                        ));
+                        None
+                    }
+                }
+            }
+        };
+        let (expires_at, expiry_source) = if let Some(secs) = expires_in {
+            (Some(now.saturating_add((secs * 1000.0) as i64)), ExpirySource::ExpiresIn)
         } else if let Some(exp) = jwt::decode(access).and_then(|j| j.exp_millis()) {
             (Some(exp), ExpirySource::JwtExp)
         } else if let Some(secs) = session_seconds {
-            (Some(now + secs as i64 * 1000), ExpirySource::SessionEstimate)
+            let secs = secs.min(MAX_LIFETIME_SECS) as i64;
+            (Some(now.saturating_add(secs.saturating_mul(1000))), ExpirySource::SessionEstimate)
         } else {
             (None, ExpirySource::Unknown)
+        };
+        // RFC 6749 §3.3 says a space-separated string; some servers send an array.
+        let scope = match obj.get("scope") {
+            Some(Value::String(v)) if !v.is_empty() => Some(v.clone()),
+            Some(Value::Array(items)) => {
+                let parts: Vec<String> = items.iter().map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())).collect();
+                (!parts.is_empty()).then(|| parts.join(" "))
+            }
+            Some(Value::Null) | None => None,
+            Some(other) => {
+                notes.push(format!("scope {} is not a string; shown as sent", crate::error::excerpt(&other.to_string(), 40)));
+                Some(other.to_string())
+            }
         };
         let extra = obj.iter().filter(|(k, _)| !MODELLED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
         Ok(TokenSet {
@@ -118,7 +161,7 @@ impl TokenSet {
             refresh_token: s("refresh_token").map(Secret::new),
             id_token: s("id_token").map(Secret::new),
             token_type: s("token_type"),
-            scope: s("scope"),
+            scope,
             issued_at: now,
             expires_at,
             expiry_source,
@@ -128,6 +171,7 @@ impl TokenSet {
             openid: s("openid"),
             unionid: s("unionid"),
             signature_valid: None,
+            notes,
             extra,
         })
     }
@@ -145,18 +189,19 @@ impl TokenSet {
             openid: new.openid.or(self.openid),
             unionid: new.unionid.or(self.unionid),
             grant: self.grant,
+            signature_valid: new.signature_valid.or(self.signature_valid),
             ..new
         }
     }
 
     /// True when the token is expired or will be within `skew_ms`.
     pub fn is_expired(&self, now: Millis, skew_ms: i64) -> bool {
-        self.expires_at.is_some_and(|e| now + skew_ms >= e)
+        self.expires_at.is_some_and(|e| now.saturating_add(skew_ms) >= e)
     }
 
     /// Seconds left, negative once expired; `None` when unknown.
     pub fn seconds_left(&self, now: Millis) -> Option<i64> {
-        self.expires_at.map(|e| (e - now).div_euclid(1000))
+        self.expires_at.map(|e| e.saturating_sub(now).div_euclid(1000))
     }
 
     pub fn decoded_access_token(&self) -> Option<jwt::DecodedJwt> {
@@ -234,6 +279,23 @@ mod tests {
         assert_eq!(merged.instance_url.as_deref(), Some("https://i"));
         assert_eq!(merged.expires_at, Some(15_000));
         assert_eq!(merged.grant, Grant::AuthorizationCode);
+    }
+
+    #[test]
+    fn odd_expires_in_values_are_read_or_ignored_never_refused() {
+        let at =
+            |v: Value| TokenSet::from_response(&obj(json!({"access_token":"a","expires_in": v})), 1_000, Grant::Password, None).unwrap();
+        assert_eq!(at(json!(1.5)).expires_at, Some(2_500));
+        let neg = at(json!(-3600));
+        assert_eq!((neg.expires_at, neg.expiry_source), (None, ExpirySource::Unknown));
+        assert!(neg.notes[0].contains("not a positive number"), "{:?}", neg.notes);
+        let huge = at(json!("100000000000000000"));
+        assert_eq!(huge.expires_at, Some(1_000 + MAX_LIFETIME_SECS as i64 * 1000), "clamped, not wrapped");
+        assert!(!huge.is_expired(1_000, 60_000));
+        assert_eq!(at(json!(1e17)).expiry_source, ExpirySource::ExpiresIn);
+        assert_eq!(at(json!("soon")).expires_at, None);
+        let scoped = TokenSet::from_response(&obj(json!({"access_token":"a","scope":["read","write"]})), 0, Grant::Password, None).unwrap();
+        assert_eq!(scoped.scope.as_deref(), Some("read write"));
     }
 
     #[test]

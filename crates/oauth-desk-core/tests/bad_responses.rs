@@ -4,19 +4,26 @@
 mod common;
 
 use oauth_desk_core::profile::{ClientAuth, Oauth2Config};
-use oauth_desk_core::{ErrorCode, HttpClient, HttpConfig, Profile, ProfileSecrets, Provider, Secret, Session, SystemClock};
+use oauth_desk_core::{
+    ErrorCode, HttpConfig, Profile, ProfileSecrets, Provider, ReqwestTransport, Secret, Session, SystemClock, Transport,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
 const SECRET: &str = "sup3r-s3cret-value";
 
-fn session(token_url: String, http: HttpClient) -> Session {
+fn session(token_url: String, http: Arc<dyn Transport>) -> Session {
     let p = Profile::new(
         "faulty",
         "client-1",
         Provider::Oauth2(Oauth2Config { token_url: Some(token_url), client_auth: ClientAuth::Basic, ..Default::default() }),
     );
-    Session::new(p, ProfileSecrets { client_secret: Some(Secret::new(SECRET)), ..Default::default() }, http, Arc::new(SystemClock))
+    oauth_desk_core::providers::session(
+        p,
+        ProfileSecrets { client_secret: Some(Secret::new(SECRET)), ..Default::default() },
+        http,
+        Arc::new(SystemClock),
+    )
 }
 
 enum Want {
@@ -28,8 +35,10 @@ enum Want {
 async fn every_bad_response_has_its_error() {
     let faults = oauth_desk_emulators::faults::start(0).await.unwrap();
     let base = faults.base_url();
-    let http =
-        HttpClient::new(HttpConfig { timeout: Duration::from_secs(2), max_body_bytes: 1024 * 1024, ..HttpConfig::default() }).unwrap();
+    let http = Arc::new(
+        ReqwestTransport::new(HttpConfig { timeout: Duration::from_secs(2), max_body_bytes: 1024 * 1024, ..HttpConfig::default() })
+            .unwrap(),
+    );
     let table: &[(&str, Want)] = &[
         ("html-502", Want::Error(ErrorCode::UnexpectedResponse, "HTML page titled \"502 Bad Gateway\"")),
         ("html-200", Want::Error(ErrorCode::UnexpectedResponse, "HTML page titled \"Sign in - Corporate Proxy\"")),
@@ -73,14 +82,14 @@ async fn refused_connections_and_missing_endpoints() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let http = HttpClient::new(HttpConfig::default()).unwrap();
+    let http: Arc<dyn Transport> = Arc::new(ReqwestTransport::new(HttpConfig::default()).unwrap());
     let e = session(format!("http://127.0.0.1:{port}/token"), http.clone()).grant_client_credentials().await.unwrap_err();
     assert_eq!(e.code, ErrorCode::ConnectionFailed, "{e}");
     assert!(e.message.contains("could not connect"), "{e}");
     assert_eq!(e.code.category(), oauth_desk_core::ErrorCategory::Network);
 
     let p = Profile::new("x", "c", Provider::Oauth2(Oauth2Config { token_url: Some("http://127.0.0.1:1/t".into()), ..Default::default() }));
-    let s = Session::new(p, ProfileSecrets::default(), http, Arc::new(SystemClock));
+    let s = oauth_desk_core::providers::session(p, ProfileSecrets::default(), http, Arc::new(SystemClock));
     let e = s.revoke(oauth_desk_core::WhichToken::Access).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::NotSignedIn);
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use oauth_desk_core::storage::{JsonFileProfileStore, KeyringSecretStore, SecretKey, SecretStore};
-use oauth_desk_core::{Desk, Profile, ProfileSecrets, Provider, ProviderKind, Secret, SystemClock};
+use oauth_desk_core::{Desk, Profile, Provider, ProviderKind, Secret, SystemClock};
 use oauth_desk_emulators::salesforce;
 use std::sync::Arc;
 
@@ -36,7 +36,7 @@ async fn tokens_survive_a_restart_and_never_touch_the_profile_file() {
         Desk::new(
             Box::new(JsonFileProfileStore::new(dir.path())),
             Arc::new(KeyringSecretStore::open(service.clone()).expect("keyring")),
-            common::http(),
+            common::transport(),
             Arc::new(SystemClock),
         )
     };
@@ -48,14 +48,15 @@ async fn tokens_survive_a_restart_and_never_touch_the_profile_file() {
     desk.set_secret(&p, SecretKey::ClientSecret, secrets.client_secret.as_ref()).unwrap();
     desk.set_secret(&p, SecretKey::Password, secrets.password.as_ref()).unwrap();
     desk.set_secret(&p, SecretKey::SecurityToken, secrets.security_token.as_ref()).unwrap();
-    let token = desk.session(&p, ProfileSecrets::default()).unwrap().grant_password(None).await.unwrap();
+    let token = desk.session(&p).unwrap().grant_password(Default::default()).await.unwrap();
     drop(desk);
 
     let desk = open(); // "restart"
     let p = desk.find("acme").unwrap();
     let stored = desk.stored_token(&p).unwrap().expect("token from the keyring");
     assert_eq!(stored.access_token, token.access_token);
-    let info = desk.session(&p, ProfileSecrets::default()).unwrap().salesforce_userinfo().await.unwrap();
+    let session = desk.session(&p).unwrap();
+    let info = session.userinfo(None).await.unwrap();
     assert_eq!(info["email"], "ada@example.com");
 
     let file = std::fs::read_to_string(dir.path().join("profiles.json")).unwrap();
@@ -70,7 +71,7 @@ async fn tokens_survive_a_restart_and_never_touch_the_profile_file() {
 #[test]
 fn names_are_unique_and_export_has_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let desk = Desk::new(Box::new(JsonFileProfileStore::new(dir.path())), Arc::new(keyring()), common::http(), Arc::new(SystemClock));
+    let desk = Desk::new(Box::new(JsonFileProfileStore::new(dir.path())), Arc::new(keyring()), common::transport(), Arc::new(SystemClock));
     let mut a = Profile::new("a", "id-a", Provider::default_for(ProviderKind::Salesforce));
     a.redirect_uri = Some("https://app.example.com/cb".into());
     desk.save(&a).unwrap();

@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use oauth_desk_core::generic::ApiRequest;
 use oauth_desk_core::profile::ClientAuth;
+use oauth_desk_core::request::{self, ApiRequest};
 use oauth_desk_core::token::ExpirySource;
 use oauth_desk_core::{ErrorCode, Grant, WhichToken};
 use oauth_desk_emulators::user;
@@ -62,9 +62,9 @@ async fn a_wrong_code_verifier_is_refused_by_the_real_server() {
 async fn client_credentials_password_and_an_authenticated_request() {
     let oidc = start_oidc();
     let session = oidc_session(&oidc.issuer, "desk-basic", ClientAuth::Basic);
-    let t = session.grant_password(None).await.unwrap();
+    let t = session.grant_password(Default::default()).await.unwrap();
     assert_eq!(t.grant, Grant::Password);
-    let me = session.request(&ApiRequest { method: "GET".into(), url: "/me".into(), headers: vec![], body: None }).await.unwrap();
+    let me = request::send(&session, &ApiRequest { method: "GET".into(), url: "/me".into(), headers: vec![], body: None }).await.unwrap();
     assert_eq!(me.status, 200, "relative URL resolved against the issuer");
     assert_eq!(me.json.unwrap()["sub"], "ada");
 
@@ -76,10 +76,10 @@ async fn client_credentials_password_and_an_authenticated_request() {
 
     let mut wrong = oidc_session(&oidc.issuer, "desk-basic", ClientAuth::Basic).profile().clone();
     wrong.username = Some("ada".into());
-    let bad = oauth_desk_core::Session::new(
+    let bad = oauth_desk_core::providers::session(
         wrong,
         oauth_desk_core::ProfileSecrets { client_secret: Some(oauth_desk_core::Secret::new("nope")), ..Default::default() },
-        http(),
+        transport(),
         system(),
     );
     let e = bad.grant_client_credentials().await.unwrap_err();

@@ -4,8 +4,9 @@ mod common;
 
 use common::*;
 use futures::StreamExt;
+use oauth_desk_core::providers::salesforce::QueryOptions;
+use oauth_desk_core::providers::salesforce::SalesforceApi;
 use oauth_desk_core::redirect::RedirectParams;
-use oauth_desk_core::salesforce::QueryOptions;
 use oauth_desk_core::token::ExpirySource;
 use oauth_desk_core::{ErrorCode, Grant, ManualClock, Secret, WhichToken};
 use oauth_desk_emulators::{salesforce, user};
@@ -92,14 +93,14 @@ async fn denial_state_mismatch_and_bad_login_each_have_their_error() {
 async fn password_grant_appends_the_security_token() {
     let (_em, srv) = salesforce(salesforce::Config::default()).await;
     let session = sf_session(&srv.base_url(), system());
-    let t = session.grant_password(None).await.unwrap();
+    let t = session.grant_password(Default::default()).await.unwrap();
     assert_eq!(t.grant, Grant::Password);
     assert!(t.refresh_token.is_none(), "the password grant issues no refresh token");
 
     let mut secrets = salesforce_secrets();
     secrets.security_token = None;
-    let without = oauth_desk_core::Session::new(salesforce_profile(&srv.base_url()), secrets, http(), system());
-    let e = without.grant_password(None).await.unwrap_err();
+    let without = oauth_desk_core::providers::session(salesforce_profile(&srv.base_url()), secrets, transport(), system());
+    let e = without.grant_password(Default::default()).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidGrant);
     assert_eq!(e.provider.as_ref().unwrap().message.as_deref(), Some("authentication failure"));
     assert!(e.hint.as_deref().unwrap().contains("Summer '23"), "{:?}", e.hint);
@@ -116,7 +117,7 @@ async fn client_credentials_on_my_domain_only() {
     if let oauth_desk_core::Provider::Salesforce(c) = &mut p.provider {
         c.login = "production".into();
     }
-    let shared = oauth_desk_core::Session::new(p, salesforce_secrets(), http(), system());
+    let shared = oauth_desk_core::providers::session(p, salesforce_secrets(), transport(), system());
     let e = shared.grant_client_credentials().await.unwrap_err();
     assert_eq!(e.code, ErrorCode::UnsupportedGrant);
     assert!(e.hint.unwrap().contains("My Domain"));
@@ -130,10 +131,11 @@ async fn client_credentials_on_my_domain_only() {
 async fn soql_follows_every_page_and_stops_early() {
     let (em, srv) = salesforce(salesforce::Config { accounts: 4500, ..Default::default() }).await;
     let session = sf_session(&srv.base_url(), system());
-    session.grant_password(None).await.unwrap();
+    session.grant_password(Default::default()).await.unwrap();
 
-    let pages: Vec<_> = session
-        .salesforce_query("SELECT Id, Name, Owner.Name FROM Account", QueryOptions { include_deleted: false, batch_size: Some(1000) })
+    let pages: Vec<_> = SalesforceApi::of(&session)
+        .unwrap()
+        .query("SELECT Id, Name, Owner.Name FROM Account", QueryOptions { include_deleted: false, batch_size: Some(1000), max_rows: None })
         .collect()
         .await;
     let pages: Vec<_> = pages.into_iter().collect::<Result<_, _>>().unwrap();
@@ -144,12 +146,17 @@ async fn soql_follows_every_page_and_stops_early() {
     assert!(pages[4].done);
     assert_eq!(pages[0].records[0]["Owner"]["Name"], "Ada Lovelace");
 
-    let all: Vec<_> =
-        session.salesforce_query("SELECT Id FROM Account", QueryOptions { include_deleted: true, batch_size: None }).collect().await;
+    let all: Vec<_> = SalesforceApi::of(&session)
+        .unwrap()
+        .query("SELECT Id FROM Account", QueryOptions { include_deleted: true, batch_size: None, max_rows: None })
+        .collect()
+        .await;
     assert_eq!(all.iter().map(|p| p.as_ref().unwrap().records.len()).sum::<usize>(), 4500, "queryAll includes deleted rows");
 
     let served_before = em.stats().pages_served;
-    let mut stream = session.salesforce_query("SELECT Id FROM Account", QueryOptions { include_deleted: false, batch_size: Some(200) });
+    let mut stream = SalesforceApi::of(&session)
+        .unwrap()
+        .query("SELECT Id FROM Account", QueryOptions { include_deleted: false, batch_size: Some(200), max_rows: None });
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first.records.len(), 200);
     drop(stream);
@@ -159,13 +166,15 @@ async fn soql_follows_every_page_and_stops_early() {
     let served = em.stats().pages_served - served_before;
     assert!((1..=2).contains(&served), "dropping the stream stops the query one page ahead at most; served {served}");
 
-    let e = session.salesforce_query("SELECT Id FRM Account", QueryOptions::default()).next().await.unwrap().unwrap_err();
+    let e = SalesforceApi::of(&session).unwrap().query("SELECT Id FRM Account", QueryOptions::default()).next().await.unwrap().unwrap_err();
     assert_eq!((e.code, e.provider_code()), (ErrorCode::ProviderError, Some("MALFORMED_QUERY")));
     assert_eq!(e.status, Some(400));
-    let e = session.salesforce_query("SELECT Nope FROM Account", QueryOptions::default()).next().await.unwrap().unwrap_err();
+    let e =
+        SalesforceApi::of(&session).unwrap().query("SELECT Nope FROM Account", QueryOptions::default()).next().await.unwrap().unwrap_err();
     assert_eq!(e.provider_code(), Some("INVALID_FIELD"));
-    let e = session
-        .salesforce_query("SELECT Id FROM Account", QueryOptions { include_deleted: false, batch_size: Some(50) })
+    let e = SalesforceApi::of(&session)
+        .unwrap()
+        .query("SELECT Id FROM Account", QueryOptions { include_deleted: false, batch_size: Some(50), max_rows: None })
         .next()
         .await
         .unwrap()
@@ -177,9 +186,10 @@ async fn soql_follows_every_page_and_stops_early() {
 async fn subqueries_and_null_relationships_stay_nested() {
     let (_em, srv) = salesforce(salesforce::Config { accounts: 20, ..Default::default() }).await;
     let session = sf_session(&srv.base_url(), system());
-    session.grant_password(None).await.unwrap();
-    let page = session
-        .salesforce_query("SELECT Name, Parent.Name, (SELECT LastName FROM Contacts) FROM Account LIMIT 4", QueryOptions::default())
+    session.grant_password(Default::default()).await.unwrap();
+    let page = SalesforceApi::of(&session)
+        .unwrap()
+        .query("SELECT Name, Parent.Name, (SELECT LastName FROM Contacts) FROM Account LIMIT 4", QueryOptions::default())
         .next()
         .await
         .unwrap()
@@ -202,7 +212,7 @@ async fn an_expired_session_is_refreshed_once_for_ten_concurrent_calls() {
     em.expire_sessions(); // The org ends the session: 401 INVALID_SESSION_ID, which the client only learns from the API.
     let calls = (0..10).map(|_| {
         let s = session.clone();
-        tokio::spawn(async move { s.salesforce_identity().await })
+        tokio::spawn(async move { SalesforceApi::of(&s).unwrap().identity().await })
     });
     for r in futures::future::join_all(calls).await {
         assert_eq!(r.unwrap().unwrap()["username"], "ada@example.com");
@@ -221,7 +231,7 @@ async fn expiry_by_the_clock_refreshes_before_the_call() {
     clock.advance_secs(7200 - 30); // inside the 60 s skew
     let calls = (0..10).map(|_| {
         let s = session.clone();
-        tokio::spawn(async move { s.salesforce_userinfo().await })
+        tokio::spawn(async move { SalesforceApi::of(&s).unwrap().userinfo().await })
     });
     for r in futures::future::join_all(calls).await {
         assert_eq!(r.unwrap().unwrap()["preferred_username"], "ada@example.com");
@@ -235,19 +245,20 @@ async fn expiry_by_the_clock_refreshes_before_the_call() {
 async fn password_tokens_renew_by_the_password_grant_and_otherwise_say_sign_in() {
     let (em, srv) = salesforce(salesforce::Config::default()).await;
     let session = sf_session(&srv.base_url(), system());
-    session.grant_password(None).await.unwrap();
+    session.grant_password(Default::default()).await.unwrap();
     em.expire_sessions();
-    session.salesforce_userinfo().await.expect("renewed with the stored password");
+    SalesforceApi::of(&session).unwrap().userinfo().await.expect("renewed with the stored password");
     assert_eq!(em.stats().token_requests.get("password"), Some(&2));
 
     let mut secrets = salesforce_secrets();
     let (_em2, srv2) = salesforce(salesforce::Config::default()).await;
     let first = sf_session(&srv2.base_url(), system());
-    let t = first.grant_password(None).await.unwrap();
+    let t = first.grant_password(Default::default()).await.unwrap();
     secrets.password = None;
-    let without = oauth_desk_core::Session::new(salesforce_profile(&srv2.base_url()), secrets, http(), system()).with_token(Some(t));
+    let without =
+        oauth_desk_core::providers::session(salesforce_profile(&srv2.base_url()), secrets, transport(), system()).with_token(Some(t));
     _em2.expire_sessions();
-    let e = without.salesforce_userinfo().await.unwrap_err();
+    let e = SalesforceApi::of(&without).unwrap().userinfo().await.unwrap_err();
     assert_eq!(e.code, ErrorCode::TokenRejected);
     assert!(e.hint.unwrap().contains("sign in again"));
 }
@@ -256,12 +267,12 @@ async fn password_tokens_renew_by_the_password_grant_and_otherwise_say_sign_in()
 async fn identity_userinfo_versions_introspect_and_revoke() {
     let (_em, srv) = salesforce(salesforce::Config::default()).await;
     let session = sf_session(&srv.base_url(), system());
-    let versions = session.salesforce_versions().await.unwrap();
+    let versions = SalesforceApi::of(&session).unwrap().versions().await.unwrap();
     assert_eq!(versions.last().unwrap().version, "62.0");
     let t = code_flow_token(&srv.base_url(), &session).await;
-    let id = session.salesforce_identity().await.unwrap();
+    let id = SalesforceApi::of(&session).unwrap().identity().await.unwrap();
     assert_eq!(id["organization_id"], salesforce::ORG_ID);
-    assert_eq!(session.salesforce_userinfo().await.unwrap()["email"], "ada@example.com");
+    assert_eq!(SalesforceApi::of(&session).unwrap().userinfo().await.unwrap()["email"], "ada@example.com");
     let i = session.introspect(WhichToken::Access).await.unwrap();
     assert_eq!(i["active"], true);
     assert_eq!(i["username"], "ada@example.com");
@@ -270,8 +281,8 @@ async fn identity_userinfo_versions_introspect_and_revoke() {
 
     session.revoke(WhichToken::Refresh).await.unwrap();
     assert!(session.token().await.is_none(), "forgotten locally after revoke");
-    let restored =
-        oauth_desk_core::Session::new(salesforce_profile(&srv.base_url()), salesforce_secrets(), http(), system()).with_token(Some(t));
-    let e = restored.salesforce_identity().await.unwrap_err();
+    let restored = oauth_desk_core::providers::session(salesforce_profile(&srv.base_url()), salesforce_secrets(), transport(), system())
+        .with_token(Some(t));
+    let e = SalesforceApi::of(&restored).unwrap().identity().await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidGrant, "revoking the refresh token ended its sessions and the refresh fails: {e}");
 }

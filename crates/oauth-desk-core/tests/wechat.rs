@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use oauth_desk_core::profile::WechatScope;
+use oauth_desk_core::providers::wechat::WechatApi;
 use oauth_desk_core::token::ExpirySource;
 use oauth_desk_core::ErrorCode;
 use oauth_desk_emulators::{user, wechat};
@@ -23,11 +24,11 @@ async fn snsapi_base_is_silent_and_userinfo_is_refused_with_48001() {
     assert_eq!(t.expiry_source, ExpirySource::ExpiresIn);
     assert_eq!(t.token_type, None, "WeChat sends no token_type");
     assert!(t.openid.is_some());
-    let e = session.wechat_userinfo(None).await.unwrap_err();
+    let e = WechatApi::of(&session).unwrap().userinfo(None).await.unwrap_err();
     assert_eq!((e.code, e.provider_code()), (ErrorCode::ProviderError, Some("48001")));
     assert!(e.provider.as_ref().unwrap().request_id.is_some(), "the rid is kept");
     assert!(e.hint.unwrap().contains("snsapi_userinfo"));
-    assert_eq!(session.wechat_check().await.unwrap()["errmsg"], "ok");
+    assert_eq!(WechatApi::of(&session).unwrap().check().await.unwrap()["errmsg"], "ok");
 }
 
 #[tokio::test]
@@ -40,11 +41,11 @@ async fn snsapi_userinfo_consent_then_userinfo_in_each_language() {
     assert_eq!(t.scope.as_deref(), Some("snsapi_userinfo"));
     assert!(t.unionid.is_some());
     for lang in ["zh_CN", "zh_TW", "en"] {
-        let info = session.wechat_userinfo(Some(lang)).await.unwrap();
+        let info = WechatApi::of(&session).unwrap().userinfo(Some(lang)).await.unwrap();
         assert_eq!(info["nickname"], "微信用户 Ada");
         assert_eq!(info["sex"], 0, "since 2021 sex is 0");
     }
-    assert_eq!(session.wechat_userinfo(Some("fr")).await.unwrap_err().code, ErrorCode::InvalidInput);
+    assert_eq!(WechatApi::of(&session).unwrap().userinfo(Some("fr")).await.unwrap_err().code, ErrorCode::InvalidInput);
 
     // The code is single-use.
     let again = session.complete_redirect(&pending, &Url::parse(&redirect).unwrap()).await.unwrap_err();
@@ -82,11 +83,11 @@ async fn an_expired_token_is_refreshed_once_for_ten_concurrent_calls() {
     let redirect = user::wechat_authorize(&pending.authorize_url, true).await.unwrap();
     let first = session.complete_redirect(&pending, &Url::parse(&redirect).unwrap()).await.unwrap();
     em.expire_tokens(); // 42001 from now on, at HTTP 200 as text/plain
-    let e = session.wechat_check().await.unwrap_err();
+    let e = WechatApi::of(&session).unwrap().check().await.unwrap_err();
     assert_eq!(e.provider_code(), Some("42001"), "the check reports, it does not refresh");
     let calls = (0..10).map(|_| {
         let s = session.clone();
-        tokio::spawn(async move { s.wechat_userinfo(Some("en")).await })
+        tokio::spawn(async move { WechatApi::of(&s).unwrap().userinfo(Some("en")).await })
     });
     for r in futures::future::join_all(calls).await {
         assert_eq!(r.unwrap().unwrap()["nickname"], "微信用户 Ada");
@@ -116,10 +117,10 @@ async fn wrong_secret_and_parameter_order_are_reported() {
     let base = srv.base_url();
     let mut config = wechat_oa_session(&base, WechatScope::Base).profile().clone();
     config.id = "other".into();
-    let bad = oauth_desk_core::Session::new(
+    let bad = oauth_desk_core::providers::session(
         config,
         oauth_desk_core::ProfileSecrets { client_secret: Some(oauth_desk_core::Secret::new("wrong")), ..Default::default() },
-        http(),
+        transport(),
         system(),
     );
     let pending = bad.authorize(None).await.unwrap();

@@ -1,7 +1,8 @@
 //! A Salesforce org: the OAuth 2.0 endpoints on the login host and the REST API on the instance
 //! (one server plays both). It follows PROTOCOLS.md to the letter: token responses without
 //! `expires_in`, `issued_at` as a string of milliseconds, an HMAC `signature`, no new refresh
-//! token on refresh, 401 `INVALID_SESSION_ID` once a session expires, errors as JSON arrays.
+//! token on refresh, 401 `INVALID_SESSION_ID` once a session expires (403 `Bad_OAuth_Token` as plain
+//! text at the identity URL and userinfo), errors as JSON arrays.
 
 use crate::html::{escape, hidden, page};
 use crate::soql::{self, Dataset, Item, Query};
@@ -749,11 +750,14 @@ fn user_document(em: &Emulator, user: usize, base: &str) -> Value {
     })
 }
 
+/// What the identity URL and `/services/oauth2/userinfo` send for a bad or expired token:
+/// HTTP 403 and the plain-text body `Bad_OAuth_Token`, not the REST API's JSON 401.
+fn bad_oauth_token() -> Response {
+    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/plain;charset=UTF-8")], "Bad_OAuth_Token").into_response()
+}
+
 async fn identity(State(em): State<Emulator>, Path((org, uid)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    let (user, calls) = match em.authenticate(&headers) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let Ok((user, calls)) = em.authenticate(&headers) else { return bad_oauth_token() };
     if org != ORG_ID || uid != em.user_id(user) {
         return sf_json(StatusCode::FORBIDDEN, json!("Bad_Id"));
     }
@@ -761,10 +765,7 @@ async fn identity(State(em): State<Emulator>, Path((org, uid)): Path<(String, St
 }
 
 async fn userinfo(State(em): State<Emulator>, headers: HeaderMap) -> Response {
-    let (user, calls) = match em.authenticate(&headers) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+    let Ok((user, calls)) = em.authenticate(&headers) else { return bad_oauth_token() };
     let base = Emulator::base(&headers);
     let d = user_document(&em, user, &base);
     let body = json!({

@@ -19,6 +19,10 @@ import type { SignInOutcome } from './bindings/SignInOutcome';
 import type { SignInStarted } from './bindings/SignInStarted';
 import type { TokenDetails } from './bindings/TokenDetails';
 import type { WhichToken } from './bindings/WhichToken';
+import type { CopyFormat } from './bindings/CopyFormat';
+import type { DeskEvent } from './bindings/DeskEvent';
+import type { ExchangeDetail } from './bindings/ExchangeDetail';
+import type { ExchangeSummary } from './bindings/ExchangeSummary';
 
 export type { DeskError };
 
@@ -89,3 +93,15 @@ export const apiRequest = (name: string, request: ApiRequest) => call<ApiRespons
 export const userinfo = (name: string) => call<JsonValue>('userinfo', { name, lang: null });
 export const sandboxStart = () => call<SandboxInfo>('sandbox_start');
 export const exportWrite = (fileName: string, contents: string) => call<string>('export_write', { fileName, contents });
+
+/** The core's events: a token changed (also by an automatic renewal), an exchange was recorded. */
+export function onDeskEvent(handler: (e: DeskEvent) => void): Promise<UnlistenFn> {
+  return listen<DeskEvent>('desk://event', (e) => handler(e.payload));
+}
+
+export const wirelogList = (name: string) => call<ExchangeSummary[]>('wirelog_list', { name });
+export const wirelogGet = (name: string, id: number) => call<ExchangeDetail>('wirelog_get', { name, id });
+export const wirelogCopy = (name: string, id: number, format: CopyFormat, includeSecrets: boolean) =>
+  call<string>('wirelog_copy', { name, id, format, includeSecrets });
+export const wirelogExportHar = (name: string, includeSecrets: boolean) => call<string>('wirelog_export_har', { name, includeSecrets });
+export const wirelogClear = (name: string) => call<void>('wirelog_clear', { name });

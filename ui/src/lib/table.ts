@@ -1,23 +1,7 @@
-// Query results as rows: value lookup by column path (`Owner.Name`), CSV and JSON export, and
-// the visible window of a virtualized table. Pure functions, unit-tested.
+// Query results as the core flattened them (one value per column, in column order): cell text,
+// CSV and JSON export, and the visible window of a virtualized table. Pure functions, unit-tested.
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** The value at a dotted path, keys matched case-insensitively, `null` through a null relationship. */
-export function lookup(record: Json, path: string): Json | undefined {
-  let cur: Json | undefined = record;
-  for (const part of path.split('.')) {
-    if (cur === null) return null;
-    if (typeof cur !== 'object' || Array.isArray(cur) || cur === undefined) return undefined;
-    const obj: { [key: string]: Json } = cur;
-    if (part in obj) cur = obj[part];
-    else {
-      const key = Object.keys(obj).find((k) => k.toLowerCase() === part.toLowerCase());
-      cur = key === undefined ? undefined : obj[key];
-    }
-  }
-  return cur;
-}
 
 /** A cell as text: strings bare, null and missing empty, objects and sub-queries as JSON. */
 export function cellText(v: Json | undefined): string {
@@ -32,9 +16,9 @@ function csvField(s: string): string {
 }
 
 /** RFC 4180 CSV with a header row. */
-export function toCsv(columns: string[], records: Json[]): string {
+export function toCsv(columns: string[], rows: Json[][]): string {
   const lines = [columns.map(csvField).join(',')];
-  for (const r of records) lines.push(columns.map((c) => csvField(cellText(lookup(r, c)))).join(','));
+  for (const r of rows) lines.push(r.map((v) => csvField(cellText(v))).join(','));
   return lines.join('\r\n') + '\r\n';
 }
 

@@ -2,12 +2,12 @@
 #![allow(dead_code)]
 
 use oauth_desk_core::profile::{SalesforceConfig, WechatEndpoints, WechatOfficialAccountConfig, WechatScope, WechatWebsiteConfig};
-use oauth_desk_core::{Clock, HttpClient, HttpConfig, Profile, ProfileSecrets, Provider, Secret, Session, SystemClock};
+use oauth_desk_core::{Clock, HttpConfig, Profile, ProfileSecrets, Provider, ReqwestTransport, Secret, Session, SystemClock, Transport};
 use oauth_desk_emulators::{salesforce, wechat, Running};
 use std::sync::Arc;
 
-pub fn http() -> HttpClient {
-    HttpClient::new(HttpConfig::default()).expect("http client")
+pub fn transport() -> Arc<dyn Transport> {
+    Arc::new(ReqwestTransport::new(HttpConfig::default()).expect("http client"))
 }
 
 pub fn salesforce_profile(base: &str) -> Profile {
@@ -35,7 +35,7 @@ pub async fn salesforce(config: salesforce::Config) -> (salesforce::Emulator, Ru
 }
 
 pub fn sf_session(base: &str, clock: Arc<dyn Clock>) -> Session {
-    Session::new(salesforce_profile(base), salesforce_secrets(), http(), clock)
+    oauth_desk_core::providers::session(salesforce_profile(base), salesforce_secrets(), transport(), clock)
 }
 
 pub fn system() -> Arc<dyn Clock> {
@@ -58,7 +58,12 @@ pub fn wechat_oa_session(base: &str, scope: WechatScope) -> Session {
         Provider::WechatOfficialAccount(WechatOfficialAccountConfig { scope, lang: "zh_CN".into(), endpoints: wechat_endpoints(base) }),
     );
     p.redirect_uri = Some("https://wx.example.com/auth/wechat?from=desk".into());
-    Session::new(p, ProfileSecrets { client_secret: Some(Secret::new(app.secret.clone())), ..Default::default() }, http(), system())
+    oauth_desk_core::providers::session(
+        p,
+        ProfileSecrets { client_secret: Some(Secret::new(app.secret.clone())), ..Default::default() },
+        transport(),
+        system(),
+    )
 }
 
 pub fn wechat_web_session(base: &str) -> Session {
@@ -69,7 +74,12 @@ pub fn wechat_web_session(base: &str) -> Session {
         Provider::WechatWebsite(WechatWebsiteConfig { lang: "en".into(), endpoints: wechat_endpoints(base) }),
     );
     p.redirect_uri = Some("https://www.example.com/login/wechat".into());
-    Session::new(p, ProfileSecrets { client_secret: Some(Secret::new(app.secret.clone())), ..Default::default() }, http(), system())
+    oauth_desk_core::providers::session(
+        p,
+        ProfileSecrets { client_secret: Some(Secret::new(app.secret.clone())), ..Default::default() },
+        transport(),
+        system(),
+    )
 }
 
 #[allow(unused_imports)]
@@ -96,10 +106,10 @@ pub fn oidc_session(issuer: &str, client: &str, auth: oauth_desk_core::profile::
     );
     p.redirect_uri = Some("https://app.example.com/oidc/callback".into());
     p.username = Some("ada".into());
-    Session::new(
+    oauth_desk_core::providers::session(
         p,
         ProfileSecrets { client_secret: secret, password: Some(Secret::new("Passw0rd!")), ..Default::default() },
-        http(),
+        transport(),
         system(),
     )
 }

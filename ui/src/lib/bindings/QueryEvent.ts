@@ -6,10 +6,15 @@ import type { JsonValue } from "./serde_json/JsonValue";
  */
 export type QueryEvent = { "type": "Page", index: number, 
 /**
- * Column paths from the select list (`Owner.Name`), or from the first record.
+ * Column labels from the select list (`Owner.Name`), or from the first record.
  */
 columns: Array<string>, 
 /**
- * Records without `attributes`, relationships nested.
+ * Each record's cells in column order, flattened by the core (a sub-query's cell is
+ * the array of its records).
+ */
+rows: Array<Array<JsonValue>>, 
+/**
+ * Records without `attributes`, relationships nested (the JSON view and export).
  */
 records: Array<JsonValue>, total_size: number, rows_so_far: number, done: boolean, };

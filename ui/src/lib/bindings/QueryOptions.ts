@@ -8,4 +8,8 @@ include_deleted: boolean,
 /**
  * `Sforce-Query-Options: batchSize=N`, 200 to 2000.
  */
-batch_size: number | null, };
+batch_size: number | null, 
+/**
+ * Stop after this many rows: no page past the one that reaches it is requested.
+ */
+max_rows: number | null, };

@@ -7,6 +7,10 @@ import type { Grant } from "./Grant";
  */
 export type TokenRequest = { at: number, grant: Grant, duration_ms: number, 
 /**
+ * True when the session renewed the token by itself (expiry, or the provider refused it).
+ */
+automatic: boolean, 
+/**
  * `None` when it succeeded.
  */
 error: Error | null, };

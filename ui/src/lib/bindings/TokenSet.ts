@@ -30,6 +30,10 @@ openid?: string | null, unionid?: string | null,
  */
 signature_valid?: boolean | null, 
 /**
+ * What was odd about the response and how it was read (an `expires_in` ignored, ...).
+ */
+notes?: Array<string>, 
+/**
  * Every other field of the response, verbatim (`issued_at`, `signature`, `is_snapshotuser`...).
  */
 extra: { [key in string]: JsonValue }, };
