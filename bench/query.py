@@ -8,6 +8,7 @@ import json, os, pathlib, statistics, subprocess, sys, tempfile, time, urllib.pa
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release"
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+RECORD_RUNS = int(os.environ.get("BENCH_RECORD_RUNS", "11"))
 ROWS = 100_000
 # Every 50th emulated account is deleted; this many accounts leave exactly ROWS live ones.
 ACCOUNTS = next(n for n in range(ROWS, ROWS * 2) if n - n // 50 == ROWS)
@@ -79,6 +80,18 @@ def run(work, base):
         results["sf data query"].append(wall); rss["sf data query"].append(mib)
         print(f"run {i + 1}/{RUNS} done", file=sys.stderr)
 
+    # The wire log: the same query with recording on (`--har`, which records every exchange and
+    # writes them as HAR at the end) and off, alternating, more runs because the gap is small.
+    rec = {"off": [], "on (--har)": []}
+    for i in range(RECORD_RUNS):
+        for mode in (rec if i % 2 == 0 else reversed(list(rec))):
+            out = work / f"rec-{i}.csv"
+            extra = ["--har", str(work / f"rec-{i}.har")] if mode != "off" else []
+            wall, _, _ = timed([desk, "query", "bench", SOQL, "--format", "csv", "--batch-size", "2000", "--out", str(out), "--quiet", *extra], env=env)
+            assert count_rows(out) == ROWS
+            rec[mode].append(wall)
+    rec_med = {k: statistics.median(v) for k, v in rec.items()}
+
     med = {k: statistics.median(v) for k, v in results.items()}
     desk_t = med["oauth-desk"]
     lines = [f"{ROWS:,} Account rows, {len(COLUMNS)} columns incl. Owner.Name, pages of 2000, CSV to a file; median of {RUNS} runs.", "",
@@ -87,12 +100,16 @@ def run(work, base):
         peak = f"{statistics.median(rss[k]):.0f} MiB" if rss[k] else "(same process)"
         ratio = "—" if k == "oauth-desk" else f"{med[k] / desk_t:.1f}x"
         lines.append(f"| {k} | {med[k]:.2f} s | {ratio} | {peak} |")
+    lines += ["", f"Wire log, `oauth-desk query` alone, median of {RECORD_RUNS} alternating runs:", "",
+              "| recording | median time | vs off |", "|---|---:|---:|"]
+    for k, v in rec_med.items():
+        lines.append(f"| {k} | {v:.3f} s | {v / rec_med['off']:.3f}x |")
     report = "\n".join(lines)
     print(report)
     outdir = ROOT / "bench" / "out"
     outdir.mkdir(exist_ok=True)
     (outdir / "query.md").write_text(report + "\n")
-    (outdir / "query.json").write_text(json.dumps({"runs": results, "rss_mib": rss, "median_s": med}, indent=2))
+    (outdir / "query.json").write_text(json.dumps({"runs": results, "rss_mib": rss, "median_s": med, "recording_runs": rec, "recording_median_s": rec_med}, indent=2))
 
 
 if __name__ == "__main__":

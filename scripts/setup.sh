@@ -28,6 +28,13 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
+# Python `requests`: the tests run the "Copy as Python" snippets for real.
+if ! python3 -c 'import requests' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check requests 2>/dev/null \
+    || sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-requests >/dev/null
+  python3 -c 'import requests' || { echo "setup: Python's requests package is needed (pip install requests)" >&2; exit 1; }
+fi
+
 if ! command -v cargo >/dev/null; then
   [ -x "$HOME/.cargo/bin/cargo" ] || curl -fsSL https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt
   export PATH="$HOME/.cargo/bin:$PATH"

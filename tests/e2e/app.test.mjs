@@ -3,6 +3,9 @@
 // a restart, denial, state mismatch, a refused invoke from a remote page, and the Sandbox.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { harProblems } from './har.mjs';
 import {
   loginWindow, newProfileHome, SALESFORCE, shot, startDriver, startOidc, startSalesforce, startWechat, stopAll, stopDriver, tid, type, WECHAT_WEB, withApp,
 } from './harness.mjs';
@@ -87,6 +90,33 @@ describe('Salesforce through the login window', () => {
       await shot(b, '07-query-json');
       await click(b, 'export-csv');
       await waitText(b, 'exported', /salesforce-prod-.*\.csv$/);
+
+      // The Log tab: the login window's navigations up to the intercepted redirect, the token
+      // request, the query pages; secrets masked; a HAR export that devtools can read.
+      await click(b, 'tab-log');
+      await b.waitUntil(async () => (await b.$$('[data-testid="log-row"]')).length >= 6, { timeout: 10000, timeoutMsg: 'the log has too few rows' });
+      const rows = await b.execute(() => Array.from(document.querySelectorAll('[data-testid="log-row"]')).map((r) => `${r.dataset.purpose}|${r.dataset.grant}`));
+      assert.ok(rows.includes('navigation|'), `the login window's pages are logged: ${rows}`);
+      assert.equal(rows.filter((r) => r === 'redirect|').length, 1, `one intercepted redirect: ${rows}`);
+      assert.ok(rows.indexOf('redirect|') < rows.indexOf('token|authorization_code'), `the redirect, then the code exchange: ${rows}`);
+      assert.equal(rows.filter((r) => r === 'query_page|').length, 3, `three query pages: ${rows}`);
+      await (await b.$('[data-testid="log-row"][data-purpose="token"]')).click();
+      const request = await waitText(b, 'log-detail', /client_secret/);
+      assert.match(request, /\[masked:client_secret\]/);
+      assert.match(request, /\[masked:code\]/);
+      await click(b, 'log-response');
+      const response = await waitText(b, 'log-detail', /access_token/);
+      assert.match(response, /\[masked:access_token\]/);
+      await shot(b, '06b-log');
+      await click(b, 'export-har');
+      await waitText(b, 'exported-har', /\.har$/);
+      const downloads = join(home.home, 'Downloads');
+      const file = readdirSync(downloads).find((f) => f.endsWith('.har'));
+      const harText = readFileSync(join(downloads, file), 'utf8');
+      assert.deepEqual(harProblems(JSON.parse(harText)), [], 'the export is HAR 1.2');
+      for (const secret of [SALESFORCE.secret, SALESFORCE.password]) assert.ok(!harText.includes(secret), 'no secret in the HAR');
+      const purposes = JSON.parse(harText).log.entries.map((e) => e._purpose);
+      assert.ok(purposes.includes('redirect') && purposes.includes('token'), `the HAR has the redirect and the token request: ${purposes}`);
     });
   });
 

@@ -261,9 +261,29 @@ fn status_text(status: u16) -> &'static str {
     http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
 }
 
+/// A rendered URL made a valid URI again: masks (`[masked:code]`) and other characters a URI
+/// cannot carry are percent-encoded after the host (an IPv6 host keeps its brackets).
+fn uri_safe(url: &str) -> String {
+    let start = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_at = url[start..].find(['/', '?', '#']).map(|i| start + i).unwrap_or(url.len());
+    let mut out = url[..path_at].to_string();
+    for c in url[path_at..].chars() {
+        match c {
+            '[' | ']' | ' ' | '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}' => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// One exchange as a HAR 1.2 entry.
 pub fn har_entry(e: &Exchange, r: &Redactor, reveal: Reveal) -> Value {
-    let url = r.url(&e.url).render(reveal);
+    let url = uri_safe(&r.url(&e.url).render(reveal));
     let query: Vec<Value> = r.query_pairs(&e.url).into_iter().map(|(k, v)| json!({"name": k, "value": v.render(reveal)})).collect();
     let mut request = json!({
         "method": e.method,
@@ -293,7 +313,8 @@ pub fn har_entry(e: &Exchange, r: &Redactor, reveal: Reveal) -> Value {
                         Value::String(format!("OAuth Desk kept the first {} of {} bytes of this body", b.data.len(), b.size));
                 }
             }
-            let location = resp.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| r.url(v).render(reveal));
+            let location =
+                resp.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| uri_safe(&r.url(v).render(reveal)));
             let wait = resp.timings.wait_ms.max(0.0);
             (
                 json!({
@@ -410,4 +431,13 @@ pub fn http_text(e: &Exchange, r: &Redactor, reveal: Reveal, max_body: usize) ->
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn masked_urls_stay_uris() {
+        assert_eq!(super::uri_safe("https://h/cb?code=[masked:code]&x=a b"), "https://h/cb?code=%5Bmasked:code%5D&x=a%20b");
+        assert_eq!(super::uri_safe("http://[::1]:8080/cb?a=[x]"), "http://[::1]:8080/cb?a=%5Bx%5D");
+    }
 }
