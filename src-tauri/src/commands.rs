@@ -331,8 +331,16 @@ pub fn export_write(app: AppHandle, file_name: String, contents: String) -> Cmd<
     if safe.is_empty() || safe.starts_with('.') {
         return Err(Error::invalid_input(format!("`{file_name}` is not a usable file name")));
     }
-    let dir =
-        app.path().download_dir().or_else(|_| app.path().home_dir()).map_err(|e| Error::storage(format!("no Downloads folder: {e}")))?;
+    // The XDG Downloads folder; without user-dirs, ~/Downloads when it exists; else the home.
+    let home = app.path().home_dir().map_err(|e| Error::storage(format!("no home folder: {e}")))?;
+    let dir = app.path().download_dir().ok().filter(|d| d.is_dir()).unwrap_or_else(|| {
+        let downloads = home.join("Downloads");
+        if downloads.is_dir() {
+            downloads
+        } else {
+            home.clone()
+        }
+    });
     let path = dir.join(safe);
     oauth_desk_core::storage::write_atomically(&path, contents.as_bytes())?;
     Ok(path.display().to_string())

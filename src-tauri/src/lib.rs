@@ -1,6 +1,6 @@
 //! OAuth Desk's desktop app: a thin Tauri 2 shell over `oauth-desk-core`. Commands convert,
 //! call the core and return its errors as data; the login window intercepts the redirect URI;
-//! profiles persist through `tauri-plugin-store`, secrets in the OS keyring.
+//! profiles live in the data directory the CLI shares, secrets in the OS keyring.
 
 mod commands;
 mod login;
@@ -9,25 +9,32 @@ mod state;
 mod store;
 pub mod types;
 
-use oauth_desk_core::{Desk, HttpConfig, ReqwestTransport, SystemClock};
+use oauth_desk_core::storage::{FileLocks, JsonFileProfileStore};
+use oauth_desk_core::{Clock, Desk, HttpConfig, SystemClock};
 use std::sync::Arc;
 use tauri::{Emitter, Manager};
-use tauri_plugin_store::StoreExt;
 
 /// The event carrying the core's `DeskEvent`s to the window.
 pub const DESK_EVENT: &str = "desk://event";
 
 fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
-    let data_dir = app.path().app_data_dir()?;
-    std::fs::create_dir_all(&data_dir)?;
+    let app_dir = app.path().app_data_dir()?;
+    std::fs::create_dir_all(&app_dir)?;
+    // The profiles and keyring entries the CLI uses too.
+    let data_dir = oauth_desk_core::storage::default_data_dir();
+    let profiles = JsonFileProfileStore::new(&data_dir);
     let mut notices = Vec::new();
-    let store_path = tauri_plugin_store::resolve_store_path(app.handle(), store::STORE_FILE)?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    if let Some(notice) = store::set_aside_if_unreadable(&store_path, now) {
-        notices.push(format!("The profile store could not be read: {notice}"));
+    let now = SystemClock.now_millis();
+    if let Some(notice) = store::set_aside_if_unreadable(profiles.path(), now / 1000) {
+        notices.push(format!("The profile file could not be read: {notice}"));
     }
-    // Autosave off: `PluginProfileStore` writes atomically itself.
-    let plugin_store = app.store_builder(store::STORE_FILE).disable_auto_save().build()?;
+    // Versions before the shared directory kept the app's profiles in its own store.
+    let legacy = app_dir.join("profiles.json");
+    match profiles.adopt(&legacy, now) {
+        Ok(Some(report)) => notices.push(report.describe(&legacy, &profiles.path().display().to_string())),
+        Ok(None) => {}
+        Err(e) => notices.push(format!("The app's old profiles were not brought over: {}", e.message)),
+    }
     let secrets = state::open_secrets(&mut notices);
     let info = types::AppInfo {
         version: app.package_info().version.to_string(),
@@ -36,12 +43,8 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         notices,
         data_dir: data_dir.display().to_string(),
     };
-    let desk = Desk::new(
-        Box::new(store::PluginProfileStore::new(plugin_store, store_path)),
-        secrets,
-        Arc::new(ReqwestTransport::new(HttpConfig::default())?),
-        Arc::new(SystemClock),
-    );
+    let desk = Desk::reqwest(Box::new(profiles), secrets, HttpConfig::default(), Arc::new(SystemClock))?
+        .renewal_locks(Arc::new(FileLocks::new(data_dir.join("locks"))));
     // Token changes (automatic renewals too) and new exchanges reach the window as they happen.
     let mut events = desk.subscribe();
     let handle = app.handle().clone();
@@ -56,7 +59,7 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     });
-    app.manage(state::AppState::new(desk, info, data_dir.join("browser")));
+    app.manage(state::AppState::new(desk, info, app_dir.join("browser")));
     Ok(())
 }
 

@@ -32,13 +32,20 @@ const provider = new Provider(issuer, {
     clientCredentials: { enabled: true },
   },
   pkce: { required: () => true },
-  ttl: { AccessToken: 600, ClientCredentials: 600, AuthorizationCode: 60, RefreshToken: 86400, IdToken: 600, Grant: 86400, Interaction: 600, Session: 86400 },
+  // ACCESS_TOKEN_TTL (seconds): short-lived access tokens, for tests of the provider refusing them.
+  ttl: { AccessToken: Number(process.env.ACCESS_TOKEN_TTL) || 600, ClientCredentials: 600, AuthorizationCode: 60, RefreshToken: 86400, IdToken: 600, Grant: 86400, Interaction: 600, Session: 86400 },
   issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+  // ROTATE_REFRESH_TOKENS=1: every refresh consumes its refresh token and issues a new one; a
+  // consumed one comes back as invalid_grant (and oidc-provider revokes the whole grant).
+  ...(process.env.ROTATE_REFRESH_TOKENS === '1' ? { rotateRefreshToken: () => true } : {}),
   async findAccount(ctx, id) {
     const u = USERS[id] || { name: id, email: `${id}@example.com` };
     return { accountId: id, async claims() { return { sub: id, name: u.name, email: u.email, email_verified: true }; } };
   },
   cookies: { keys: ['oauth-desk-test-cookie-key'] },
+  // Accepted past expiry by this many seconds (oidc-provider's default 15); CLOCK_TOLERANCE=0
+  // makes an expired access token a refused one at once.
+  clockTolerance: Number(process.env.CLOCK_TOLERANCE ?? 15),
 });
 
 // RFC 6749 §4.3, which oidc-provider leaves to the deployer.

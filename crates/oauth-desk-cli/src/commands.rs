@@ -3,13 +3,17 @@
 use crate::output::{self, print_json};
 use crate::{Cli, Command, LoginCommand, ProfileCommand, SecretsArg};
 use clap::Args;
+use oauth_desk_core::error::printable;
 use oauth_desk_core::providers::salesforce::SalesforceApi;
 use oauth_desk_core::providers::wechat::WechatApi;
 use oauth_desk_core::request::{self, ApiRequest};
-use oauth_desk_core::storage::{JsonFileProfileStore, KeyringSecretStore, MemorySecretStore, ProfileDocument, SecretKey, SecretStore};
+use oauth_desk_core::storage::{
+    self, FileLocks, JsonFileProfileStore, KeyringSecretStore, MemorySecretStore, ProfileDocument, SecretKey, SecretStore,
+    UnavailableSecretStore,
+};
 use oauth_desk_core::wire::{export, Exchange, Reveal, WireLog, WireObserver};
 use oauth_desk_core::{
-    Desk, Error, ErrorCode, HttpConfig, PasswordCredentials, Profile, Provider, ReqwestTransport, Result, Secret, SystemClock, WhichToken,
+    Clock, Desk, Error, ErrorCode, HttpConfig, PasswordCredentials, Profile, Provider, Result, Secret, SystemClock, WhichToken,
 };
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -47,16 +51,6 @@ pub struct RequestArgs {
     pub include: bool,
 }
 
-fn default_data_dir() -> PathBuf {
-    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(x).join("oauth-desk");
-    }
-    match std::env::var_os("HOME") {
-        Some(h) => PathBuf::from(h).join(".local/share/oauth-desk"),
-        None => PathBuf::from(".oauth-desk"),
-    }
-}
-
 /// `--trace`: each exchange to standard error as it completes, secrets masked.
 struct Trace;
 
@@ -86,27 +80,39 @@ pub fn write_har(desk: &Desk, path: &std::path::Path) -> Result<()> {
 }
 
 pub fn open_desk(cli: &Cli) -> Result<Desk> {
-    let dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
+    let dir = cli.data_dir.clone().unwrap_or_else(storage::default_data_dir);
+    let profiles = JsonFileProfileStore::new(&dir);
+    if cli.data_dir.is_none() {
+        // Profiles the desktop app kept in its own store before both shells shared this one.
+        if let Some(old) = storage::legacy_app_store() {
+            match profiles.adopt(&old, SystemClock.now_millis()) {
+                Ok(Some(report)) => eprintln!("note: {}", report.describe(&old, &profiles.path().display().to_string())),
+                Ok(None) => {}
+                Err(e) => eprintln!("warning: the desktop app's old profiles were not brought over: {}", e.message),
+            }
+        }
+    }
     let secrets: Arc<dyn SecretStore> = match cli.secrets {
         SecretsArg::Memory => Arc::new(MemorySecretStore::default()),
         SecretsArg::Keyring => match KeyringSecretStore::open(cli.keyring_service.clone()) {
             Ok(k) => Arc::new(k),
             Err(e) => {
                 eprintln!(
-                    "warning: {}\n  Secrets and tokens are kept for this run only and nothing is written to disk.\n  Give secrets with OAUTH_DESK_CLIENT_SECRET / OAUTH_DESK_PASSWORD or --*-stdin, or unlock a keyring.",
+                    "note: {}\n  Stored secrets and tokens cannot be read, and anything that must be stored fails.\n  Start a Secret Service (GNOME Keyring, KeePassXC), choose --secrets memory for this run only, or give secrets in OAUTH_DESK_CLIENT_SECRET / OAUTH_DESK_PASSWORD.",
                     e.message
                 );
-                Arc::new(MemorySecretStore::default())
+                Arc::new(UnavailableSecretStore::new(&e))
             }
         },
     };
-    let transport = ReqwestTransport::new(HttpConfig {
+    let config = HttpConfig {
         timeout: Duration::from_secs(cli.timeout.max(1)),
         max_body_bytes: cli.max_body_mib.max(1) * 1024 * 1024,
         ..HttpConfig::default()
-    })?;
-    let desk = Desk::new(Box::new(JsonFileProfileStore::new(&dir)), secrets, Arc::new(transport), Arc::new(SystemClock))
-        .recording(cli.trace || cli.har.is_some());
+    };
+    let desk = Desk::reqwest(Box::new(profiles), secrets, config, Arc::new(SystemClock))?
+        .recording(cli.trace || cli.har.is_some())
+        .renewal_locks(Arc::new(FileLocks::new(dir.join("locks"))));
     Ok(if cli.trace { desk.with_wire_observer(Arc::new(Trace)) } else { desk })
 }
 
@@ -205,7 +211,7 @@ pub async fn run(desk: &Desk, cli: Cli) -> Result<()> {
             let session = desk.session_named(&n.name)?;
             let versions = SalesforceApi::of(&session)?.versions().await?;
             for v in versions {
-                println!("{:<8} {:<14} {}", v.version, v.label, v.url);
+                println!("{}", printable(&format!("{:<8} {:<14} {}", v.version, v.label, v.url)));
             }
             Ok(())
         }
@@ -224,6 +230,7 @@ pub async fn run(desk: &Desk, cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Request(args) => send_request(desk, args).await,
+        Command::Completions { .. } | Command::Manpage => Ok(()),
     }
 }
 
@@ -235,8 +242,14 @@ fn profile(desk: &Desk, cmd: ProfileCommand) -> Result<()> {
             fields.apply(&mut p)?;
             p.validate()?;
             let s = read_stdin_secrets(fields.client_secret_stdin, &secrets)?;
-            desk.save(&p)?;
+            // Secrets first: when they cannot be stored, no profile is left without them.
             store_secrets(desk, &p, &s)?;
+            if let Err(e) = desk.save(&p) {
+                for key in [SecretKey::ClientSecret, SecretKey::Password, SecretKey::SecurityToken] {
+                    let _ = desk.set_secret(&p, key, None);
+                }
+                return Err(e);
+            }
             println!("Created profile `{}` ({}) in {}.", p.name, p.kind().as_str(), desk.profile_location());
             if s.client_secret.is_some() || s.password.is_some() {
                 println!("Secrets are kept in: {}.", desk.secret_store().describe());
@@ -401,8 +414,9 @@ async fn login(desk: &Desk, cmd: LoginCommand) -> Result<()> {
                 }
                 Err(e) => {
                     // A typo keeps the pending sign-in for another paste; anything else ends it.
+                    // (Failing to clear it must not hide why the sign-in failed.)
                     if e.code != ErrorCode::InvalidInput {
-                        desk.clear_pending(&p)?;
+                        let _ = desk.clear_pending(&p);
                     }
                     Err(e)
                 }
@@ -446,16 +460,18 @@ async fn send_request(desk: &Desk, args: RequestArgs) -> Result<()> {
     };
     let session = desk.session(&p)?;
     let response = request::send(&session, &ApiRequest { method: args.method, url: args.url, headers, body }).await?;
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let shown = |t: &str| if tty { printable(t) } else { t.to_string() };
     if args.include {
         println!("HTTP {} ({} ms)", response.status, response.elapsed_ms);
         for (k, v) in &response.headers {
-            println!("{k}: {v}");
+            println!("{}", printable(&format!("{k}: {v}")));
         }
         println!();
     }
     match (&response.json, &response.text) {
         (Some(j), _) => print_json(j)?,
-        (None, Some(t)) => println!("{t}"),
+        (None, Some(t)) => println!("{}", shown(t)),
         _ => {}
     }
     if response.status >= 400 {

@@ -102,6 +102,14 @@ pub enum Command {
     Check(NameArg),
     /// Send an authenticated request to any URL (relative URLs use the profile's API base or instance).
     Request(commands::RequestArgs),
+    /// Print a shell completion script: `oauth-desk completions bash > /etc/bash_completion.d/oauth-desk`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `oauth-desk manpage | man -l -`.
+    #[command(hide = true)]
+    Manpage,
 }
 
 #[derive(Args, Debug)]
@@ -246,6 +254,21 @@ impl Command {
             | Command::Userinfo { name, .. } => Some(name),
             Command::Query(q) => Some(&q.name),
             Command::Request(r) => Some(&r.name),
+            Command::Completions { .. } | Command::Manpage => None,
+        }
+    }
+}
+
+/// Writes to standard output; a reader that went away (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            ExitCode::from(1)
         }
     }
 }
@@ -277,6 +300,23 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Completions and the manual need no profiles, keyring or network.
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut text = Vec::new();
+            clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "oauth-desk", &mut text);
+            return write_stdout(&text);
+        }
+        Command::Manpage => {
+            let mut text = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut text) {
+                eprintln!("error: cannot render the manual page: {e}");
+                return ExitCode::from(1);
+            }
+            return write_stdout(&text);
+        }
+        _ => {}
+    }
     let profile = cli.command.profile().map(str::to_string);
     let har = cli.har.clone();
     let result = match commands::open_desk(&cli) {

@@ -8,9 +8,24 @@ use oauth_desk_core::{Action, Error, Millis, Profile, Result, Secret, TokenSet};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+/// JSON whose strings cannot act on a terminal: serde escapes C0 controls; DEL, C1 controls
+/// and bidi overrides are escaped here too (`\u009b`), which keeps it valid, equal JSON.
+pub fn json_for_terminal<T: Serialize>(v: &T, pretty: bool) -> Result<String> {
+    let text = if pretty { serde_json::to_string_pretty(v) } else { serde_json::to_string(v) }
+        .map_err(|e| Error::unexpected(format!("cannot print JSON: {e}")))?;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && !matches!(c, '\n') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
 pub fn print_json<T: Serialize>(v: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| Error::unexpected(format!("cannot print JSON: {e}")))?;
-    println!("{text}");
+    println!("{}", json_for_terminal(v, true)?);
     Ok(())
 }
 
@@ -161,14 +176,14 @@ pub fn print_token_view(v: &TokenView) {
         rows.push(("", format!("{k}: {}", val)));
     }
     for (k, val) in rows {
-        println!("{k:>14}  {val}");
+        println!("{k:>14}  {}", printable(&val));
     }
     for (label, jwt) in [("access token JWT", &v.access_token_jwt), ("id token JWT", &v.id_token_jwt)] {
         if let Some(j) = jwt {
             println!(
                 "\n{label}:\n  header: {}\n  claims: {}",
-                j.header,
-                serde_json::to_string_pretty(&j.claims).unwrap_or_default().replace('\n', "\n  ")
+                json_for_terminal(&j.header, false).unwrap_or_default(),
+                json_for_terminal(&j.claims, true).unwrap_or_default().replace('\n', "\n  ")
             );
         }
     }
@@ -182,10 +197,13 @@ pub fn token_summary(p: &Profile, t: &TokenSet, verb: &str, now: Millis) {
         println!("  refresh token {r}");
     }
     if let Some(i) = &v.instance_url {
-        println!("  instance {i}");
+        println!("  instance {}", printable(i));
     }
     if let Some(o) = &v.openid {
-        println!("  openid {o}");
+        println!("  openid {}", printable(o));
+    }
+    for note in &t.notes {
+        println!("  note: {}", printable(note));
     }
 }
 

@@ -61,6 +61,13 @@ pub struct ProfileArgs {
     /// Turn PKCE off (it is on by default where the provider takes it).
     #[arg(long)]
     pub no_pkce: bool,
+    /// Trust this CA certificate (PEM file) for the profile's servers besides the system's: an
+    /// on-prem identity server, or a company's TLS inspection.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_ca_cert")]
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// Stop trusting the profile's own CA certificate.
+    #[arg(long)]
+    pub no_ca_cert: bool,
     /// Extra authorize parameter, e.g. --param prompt=login --param login_hint=ada@example.com. Repeatable; `name=` removes one.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
@@ -108,6 +115,16 @@ impl ProfileArgs {
         }
         if let Some(v) = &self.user_agent {
             profile.user_agent = (!v.is_empty()).then(|| v.clone());
+        }
+        if let Some(path) = &self.ca_cert {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| Error::invalid_input(format!("cannot read the CA certificate {}: {e}", path.display())))?;
+            oauth_desk_core::transport::parse_ca_pem(&pem)
+                .map_err(|e| Error::invalid_input(format!("{}: {}", path.display(), e.message)))?;
+            profile.ca_certificate = Some(pem);
+        }
+        if self.no_ca_cert {
+            profile.ca_certificate = None;
         }
         let mut params = Vec::new();
         for p in &self.params {

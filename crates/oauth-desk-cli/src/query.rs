@@ -48,9 +48,15 @@ pub struct QueryArgs {
     pub quiet: bool,
 }
 
+/// Rows a table shows at most: it must hold every row to size its columns. Past this, the
+/// query stops and says to use another format.
+pub const TABLE_ROWS: u64 = 10_000;
+
 enum Sink {
     Stdout(std::io::BufWriter<std::io::Stdout>),
     File(std::io::BufWriter<tempfile::NamedTempFile>, PathBuf),
+    /// Not a regular file (`/dev/null`, a FIFO, a terminal): written in place.
+    Device(std::io::BufWriter<std::fs::File>),
 }
 
 impl Write for Sink {
@@ -58,12 +64,14 @@ impl Write for Sink {
         match self {
             Sink::Stdout(w) => w.write(buf),
             Sink::File(w, _) => w.write(buf),
+            Sink::Device(w) => w.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Sink::Stdout(w) => w.flush(),
             Sink::File(w, _) => w.flush(),
+            Sink::Device(w) => w.flush(),
         }
     }
 }
@@ -72,6 +80,15 @@ impl Sink {
     fn open(out: &Option<PathBuf>) -> Result<Sink> {
         match out {
             None => Ok(Sink::Stdout(std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout()))),
+            // `/dev/null`, a FIFO: renaming a temporary file over it would replace it (as root,
+            // even /dev/null) with a regular file. Write to it in place.
+            Some(path) if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) => {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| Error::invalid_input(format!("cannot write to {}: {e}", path.display())))?;
+                Ok(Sink::Device(std::io::BufWriter::with_capacity(256 * 1024, f)))
+            }
             Some(path) => {
                 let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
                 let tmp = tempfile::Builder::new()
@@ -86,6 +103,7 @@ impl Sink {
     fn finish(self) -> Result<()> {
         match self {
             Sink::Stdout(mut w) => w.flush().map_err(io_error),
+            Sink::Device(mut w) => w.flush().map_err(io_error),
             Sink::File(w, path) => {
                 let tmp = w.into_inner().map_err(|e| io_error(e.into_error()))?;
                 tmp.as_file().sync_all().map_err(io_error)?;
@@ -93,6 +111,16 @@ impl Sink {
                 Ok(())
             }
         }
+    }
+}
+
+/// A record as JSON; on a terminal with control characters (beyond what JSON escapes) escaped.
+fn write_json(sink: &mut Sink, value: &serde_json::Value, tty: bool) -> Result<()> {
+    if tty {
+        let text = crate::output::json_for_terminal(value, false)?;
+        sink.write_all(text.as_bytes()).map_err(io_error)
+    } else {
+        serde_json::to_writer(sink, value).map_err(|e| Error::unexpected(e.to_string()))
     }
 }
 
@@ -141,7 +169,13 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
         args.soql.clone()
     };
     let session = desk.session_named(&args.name)?;
-    let options = QueryOptions { include_deleted: args.all, batch_size: args.batch_size, max_rows: args.max_rows };
+    // A table holds its rows until the end: it shows at most TABLE_ROWS, and fetches no more.
+    let table_cap = (args.format == Format::Table).then_some(TABLE_ROWS + 1);
+    let max_rows = match (args.max_rows, table_cap) {
+        (Some(m), Some(c)) => Some(m.min(c)),
+        (m, c) => m.or(c),
+    };
+    let options = QueryOptions { include_deleted: args.all, batch_size: args.batch_size, max_rows };
     let mut stream = SalesforceApi::of(&session)?.query(&soql_text, options);
 
     let mut sink = Sink::open(&args.out)?;
@@ -150,7 +184,11 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
     let mut csv_writer: Option<csv::Writer<Vec<u8>>> = None;
     let mut table_rows: Vec<Vec<String>> = Vec::new();
     let (mut rows, mut pages, mut total) = (0u64, 0u64, 0u64);
-    let limit = args.max_rows.unwrap_or(u64::MAX);
+    let limit = match (args.max_rows, args.format) {
+        (m, Format::Table) => m.unwrap_or(u64::MAX).min(TABLE_ROWS),
+        (m, _) => m.unwrap_or(u64::MAX),
+    };
+    let tty = args.out.is_none() && std::io::stdout().is_terminal();
     let mut stopped_early = false;
 
     if args.format == Format::Json {
@@ -178,6 +216,8 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
                 Format::Csv => {
                     if let Some(w) = csv_writer.as_mut() {
                         for cell in columns.cells(record) {
+                            // On a terminal, a server's control characters are shown, not obeyed.
+                            let cell = if tty { std::borrow::Cow::Owned(oauth_desk_core::error::printable(&cell)) } else { cell };
                             w.write_field(cell.as_bytes()).map_err(|e| Error::unexpected(e.to_string()))?;
                         }
                         w.write_record(None::<&[u8]>).map_err(|e| Error::unexpected(e.to_string()))?;
@@ -188,10 +228,10 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
                         sink.write_all(b",").map_err(io_error)?;
                     }
                     sink.write_all(b"\n  ").map_err(io_error)?;
-                    serde_json::to_writer(&mut sink, &soql::strip_attributes(record)).map_err(|e| Error::unexpected(e.to_string()))?;
+                    write_json(&mut sink, &soql::strip_attributes(record), tty)?;
                 }
                 Format::Ndjson => {
-                    serde_json::to_writer(&mut sink, &soql::strip_attributes(record)).map_err(|e| Error::unexpected(e.to_string()))?;
+                    write_json(&mut sink, &soql::strip_attributes(record), tty)?;
                     sink.write_all(b"\n").map_err(io_error)?;
                 }
                 Format::Table => table_rows.push(columns.cells(record).map(|c| oauth_desk_core::error::printable(&c)).collect()),
@@ -241,7 +281,13 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
         other => other?,
     }
     if !args.quiet {
-        let extra = if stopped_early { " (stopped early at --max-rows)" } else { "" };
+        let extra = match (stopped_early, args.format) {
+            (true, Format::Table) if args.max_rows.is_none_or(|m| m > TABLE_ROWS) => {
+                " (a table shows the first 10000: use --format csv, json or ndjson, or --out, for every row)"
+            }
+            (true, _) => " (stopped early at --max-rows)",
+            (false, _) => "",
+        };
         let secs = progress.started.elapsed().as_secs_f64();
         eprintln!("{rows} of {total} rows in {pages} page(s), {secs:.2} s{extra}");
         if let Some(path) = &args.out {

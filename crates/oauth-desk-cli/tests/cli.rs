@@ -2,94 +2,12 @@
 //! oidc-provider on 127.0.0.1, with secrets in the real keyring (run through
 //! scripts/with-keyring.sh). Each test has its own data directory and keyring service.
 
+mod common;
+
+use common::*;
 use oauth_desk_emulators::{salesforce, user, wechat};
-use std::io::{BufRead, Write};
-use std::process::{Command, Output, Stdio};
-
-struct Desk {
-    dir: tempfile::TempDir,
-    service: String,
-}
-
-impl Desk {
-    fn new(test: &str) -> Self {
-        Desk { dir: tempfile::tempdir().unwrap(), service: format!("oauth-desk-cli-test-{}-{test}", std::process::id()) }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(assert_cmd::cargo::cargo_bin("oauth-desk"));
-        c.args(args)
-            .env("OAUTH_DESK_DATA_DIR", self.dir.path())
-            .env("OAUTH_DESK_KEYRING_SERVICE", &self.service)
-            .env_remove("OAUTH_DESK_CLIENT_SECRET")
-            .env_remove("OAUTH_DESK_PASSWORD")
-            .env_remove("OAUTH_DESK_SECURITY_TOKEN")
-            .env_remove("OAUTH_DESK_SECRETS");
-        c
-    }
-
-    /// Runs a command off the async runtime (the emulators serve on it meanwhile).
-    async fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut c = self.cmd(args);
-        let input = stdin.to_string();
-        tokio::task::spawn_blocking(move || {
-            let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("oauth-desk runs");
-            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-            child.wait_with_output().unwrap()
-        })
-        .await
-        .unwrap()
-    }
-
-    async fn ok(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.run(args, stdin).await;
-        assert!(
-            out.status.success(),
-            "`oauth-desk {}` failed ({:?}):\n{}",
-            args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    async fn fails(&self, args: &[&str], stdin: &str, code: i32) -> String {
-        let out = self.run(args, stdin).await;
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(code), "`oauth-desk {}` exit code; stderr:\n{stderr}", args.join(" "));
-        stderr
-    }
-
-    fn profiles_file(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("profiles.json")).unwrap_or_default()
-    }
-}
-
-const SF_SECRET: &str = "EMULATOR0CONSUMER0SECRET";
-
-async fn salesforce_profile(desk: &Desk, base: &str) {
-    let c = salesforce::Config::default();
-    desk.ok(
-        &[
-            "profile",
-            "add",
-            "sf",
-            "--kind",
-            "salesforce",
-            "--login",
-            base,
-            "--client-id",
-            &c.client_id,
-            "--username",
-            "ada@example.com",
-            "--redirect-uri",
-            "https://app.example.com/oauth/callback",
-            "--client-secret-stdin",
-        ],
-        &format!("{SF_SECRET}\n"),
-    )
-    .await;
-}
+use std::io::BufRead;
+use std::process::Stdio;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profiles_are_created_edited_shared_and_hold_no_secret() {
@@ -382,4 +300,65 @@ async fn exit_codes_name_the_kind_of_failure() {
     // Without a keyring: secrets for this run only, said out loud.
     let out = desk.run(&["--secrets", "memory", "login", "client-credentials", "dead"], "").await;
     assert_eq!(out.status.code(), Some(3), "no client secret in memory: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `node tests/e2e/har.mjs FILE SECRET...`: HAR 1.2 by the community schema, and none of the secrets.
+async fn assert_valid_har(path: &std::path::Path, secrets: &[&str]) {
+    let checker = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/e2e/har.mjs");
+    let out = tokio::process::Command::new("node").arg(&checker).arg(path).args(secrets).output().await.expect("node runs");
+    assert!(out.status.success(), "{} is not valid HAR or holds a secret:\n{}", path.display(), String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_and_har_show_every_exchange_with_secrets_masked() {
+    let (_em, srv) = salesforce::start(salesforce::Config { accounts: 500, ..Default::default() }, 0).await.unwrap();
+    let desk = Desk::new("trace-har");
+    salesforce_profile(&desk, &srv.base_url()).await;
+    let har = desk.dir.path().join("login.har");
+    let out = desk
+        .run(
+            &[
+                "login",
+                "password",
+                "sf",
+                "--password-stdin",
+                "--security-token-stdin",
+                "--remember",
+                "--trace",
+                "--har",
+                har.to_str().unwrap(),
+            ],
+            "Passw0rd!\nSECTOKEN42\n",
+        )
+        .await;
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("> POST {}/services/oauth2/token", srv.base_url())), "{stderr}");
+    assert!(stderr.contains("client_secret=[masked:client_secret]") && stderr.contains("password=[masked:password]"), "{stderr}");
+    assert!(stderr.contains("< 200 OK") && stderr.contains(r#""access_token":"[masked:access_token]""#), "{stderr}");
+    let token: serde_json::Value = serde_json::from_str(&desk.ok(&["token", "sf", "--json", "--show-secrets"], "").await).unwrap();
+    let access = token["access_token"].as_str().unwrap().to_string();
+    for secret in [SF_SECRET, "Passw0rd!", "SECTOKEN42", access.as_str()] {
+        assert!(!stderr.contains(secret), "the trace printed a secret");
+    }
+    assert_valid_har(&har, &[SF_SECRET, "Passw0rd!", "SECTOKEN42", &access]).await;
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
+    let entries = doc["log"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!((entries[0]["_purpose"].as_str(), entries[0]["_grant"].as_str()), (Some("token"), Some("password")));
+
+    // A failed command still writes its HAR: the exchange that failed is the one worth seeing.
+    let failed = desk.dir.path().join("failed.har");
+    let stderr = desk.fails(&["query", "sf", "SELECT Id FRM Account", "--har", failed.to_str().unwrap()], "", 5).await;
+    assert!(stderr.contains("MALFORMED_QUERY"), "{stderr}");
+    assert_valid_har(&failed, &[SF_SECRET, &access]).await;
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&failed).unwrap()).unwrap();
+    let entry = &doc["log"]["entries"][0];
+    assert_eq!(entry["response"]["status"], 400);
+    assert!(entry["response"]["content"]["text"].as_str().unwrap().contains("MALFORMED_QUERY"));
+    assert!(entry["request"]["headers"].to_string().contains("Bearer [masked:access_token]"));
+
+    // Without --trace or --har nothing is recorded and nothing is printed about exchanges.
+    let out = desk.run(&["identity", "sf"], "").await;
+    assert!(out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("> GET"));
 }

@@ -11,9 +11,9 @@ use crate::profile::{Profile, ProfileSecrets};
 use crate::providers;
 use crate::secret::Secret;
 use crate::session::{PendingAuthorization, Session, TokenObserver};
-use crate::storage::{ProfileDocument, ProfileStore, SecretKey, SecretStore};
+use crate::storage::{ProfileDocument, ProfileStore, RenewalLocks, SecretKey, SecretStore};
 use crate::token::TokenSet;
-use crate::transport::Transport;
+use crate::transport::{HttpConfig, ReqwestTransport, Transport};
 use crate::wire::{Exchange, WireLog, WireObserver};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -65,10 +65,14 @@ pub struct Desk {
     profiles: Box<dyn ProfileStore>,
     secrets: Arc<dyn SecretStore>,
     http: Http,
+    /// Set when the transport is reqwest: profiles with their own CA get a client of their own.
+    http_config: Option<HttpConfig>,
+    with_ca: Mutex<HashMap<String, Http>>,
     clock: Arc<dyn Clock>,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     hub: Arc<Hub>,
     recording: bool,
+    locks: Option<Arc<dyn RenewalLocks>>,
 }
 
 impl Desk {
@@ -83,11 +87,48 @@ impl Desk {
             profiles,
             secrets,
             http: Http::new(transport),
+            http_config: None,
+            with_ca: Mutex::new(HashMap::new()),
             clock,
             sessions: Mutex::new(HashMap::new()),
             hub: Arc::new(Hub { events, wire: None }),
             recording: true,
+            locks: None,
         }
+    }
+
+    /// The real network, with this configuration; a profile that names its own CA certificate
+    /// gets a client that trusts it too.
+    pub fn reqwest(
+        profiles: Box<dyn ProfileStore>,
+        secrets: Arc<dyn SecretStore>,
+        config: HttpConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let transport = Arc::new(ReqwestTransport::new(config.clone())?);
+        Ok(Desk { http_config: Some(config), ..Desk::new(profiles, secrets, transport, clock) })
+    }
+
+    /// The profile's way to the network: the shared client, or one trusting its CA.
+    fn http_for(&self, profile: &Profile) -> Result<Http> {
+        let (Some(pem), Some(config)) = (profile.ca_certificate.as_ref().filter(|p| !p.trim().is_empty()), &self.http_config) else {
+            return Ok(self.http.clone());
+        };
+        let mut cache = self.with_ca.lock().map_err(|_| Error::storage("transport table poisoned"))?;
+        if let Some(h) = cache.get(pem) {
+            return Ok(h.clone());
+        }
+        let transport = ReqwestTransport::new(HttpConfig { extra_ca_pem: Some(pem.clone()), ..config.clone() })?;
+        let http = Http::new(Arc::new(transport));
+        cache.insert(pem.clone(), http.clone());
+        Ok(http)
+    }
+
+    /// Renewals hold these per-profile locks, shared with every other process using the same
+    /// data directory, so a token several processes share is renewed once.
+    pub fn renewal_locks(mut self, locks: Arc<dyn RenewalLocks>) -> Self {
+        self.locks = Some(locks);
+        self
     }
 
     /// Whether sessions record their exchanges (on by default; the CLI turns it on only for
@@ -149,18 +190,19 @@ impl Desk {
     /// already open for it takes the change without losing its token.
     pub fn save(&self, profile: &Profile) -> Result<()> {
         profile.validate()?;
-        let mut all = self.profiles.load()?;
-        if all.iter().any(|p| p.name == profile.name && p.id != profile.id) {
-            return Err(Error::invalid_input(format!("a profile named `{}` already exists", profile.name))
-                .with_hint("choose another name, or edit the existing profile"));
-        }
-        match all.iter_mut().find(|p| p.id == profile.id) {
-            Some(slot) => *slot = profile.clone(),
-            None => all.push(profile.clone()),
-        }
-        self.profiles.save(&all)?;
+        self.profiles.update(&mut |all| {
+            if all.iter().any(|p| p.name == profile.name && p.id != profile.id) {
+                return Err(Error::invalid_input(format!("a profile named `{}` already exists", profile.name))
+                    .with_hint("choose another name, or edit the existing profile"));
+            }
+            match all.iter_mut().find(|p| p.id == profile.id) {
+                Some(slot) => *slot = profile.clone(),
+                None => all.push(profile.clone()),
+            }
+            Ok(())
+        })?;
         if let Some(s) = self.open_session(&profile.id) {
-            s.reconfigure(profile.clone(), providers::dialect(profile));
+            s.reconfigure(profile.clone(), providers::dialect(profile), self.http_for(profile)?);
         }
         Ok(())
     }
@@ -171,8 +213,10 @@ impl Desk {
         for key in SecretKey::ALL {
             self.secrets.delete(&profile.id, key)?;
         }
-        let all: Vec<Profile> = self.profiles.load()?.into_iter().filter(|p| p.id != profile.id).collect();
-        self.profiles.save(&all)?;
+        self.profiles.update(&mut |all| {
+            all.retain(|p| p.id != profile.id);
+            Ok(())
+        })?;
         if let Ok(mut s) = self.sessions.lock() {
             s.remove(&profile.id);
         }
@@ -243,7 +287,7 @@ impl Desk {
         let mut sessions = self.sessions.lock().map_err(|_| Error::storage("session table poisoned"))?;
         if let Some(s) = sessions.get(&profile.id) {
             if s.profile() != *profile {
-                s.reconfigure(profile.clone(), providers::dialect(profile));
+                s.reconfigure(profile.clone(), providers::dialect(profile), self.http_for(profile)?);
             }
             return Ok(s.clone());
         }
@@ -253,13 +297,17 @@ impl Desk {
             profile.clone(),
             providers::dialect(profile),
             self.profile_secrets(profile)?,
-            self.http.clone(),
+            self.http_for(profile)?,
             log,
             self.clock.clone(),
         )
         .with_token(self.stored_token(profile)?)
         .persist_to(self.secrets.clone())
         .observed_by(self.hub.clone());
+        let session = match &self.locks {
+            Some(l) => session.with_renewal_locks(l.clone()),
+            None => session,
+        };
         let session = Arc::new(session);
         sessions.insert(profile.id.clone(), session.clone());
         Ok(session)
@@ -302,27 +350,32 @@ impl Desk {
 
     /// Imports profiles under new ids. An existing name is an error unless `replace`.
     pub fn import(&self, doc: ProfileDocument, replace: bool) -> Result<Vec<String>> {
-        let mut all = self.profiles.load()?;
-        let mut names = Vec::new();
-        for mut p in doc.profiles {
+        for p in &doc.profiles {
             p.validate()?;
-            match all.iter().position(|q| q.name == p.name) {
-                Some(i) if replace => {
-                    p.id = all[i].id.clone();
-                    all[i] = p.clone();
-                }
-                Some(_) => {
-                    return Err(Error::invalid_input(format!("a profile named `{}` already exists; nothing was imported", p.name))
-                        .with_hint("remove or rename it first, or import replacing profiles of the same name"))
-                }
-                None => {
-                    p.id = crate::profile::new_profile_id();
-                    all.push(p.clone());
-                }
-            }
-            names.push(p.name);
         }
-        self.profiles.save(&all)?;
+        let mut names = Vec::new();
+        self.profiles.update(&mut |all| {
+            names.clear();
+            for p in &doc.profiles {
+                let mut p = p.clone();
+                match all.iter().position(|q| q.name == p.name) {
+                    Some(i) if replace => {
+                        p.id = all[i].id.clone();
+                        all[i] = p.clone();
+                    }
+                    Some(_) => {
+                        return Err(Error::invalid_input(format!("a profile named `{}` already exists; nothing was imported", p.name))
+                            .with_hint("remove or rename it first, or import replacing profiles of the same name"))
+                    }
+                    None => {
+                        p.id = crate::profile::new_profile_id();
+                        all.push(p.clone());
+                    }
+                }
+                names.push(p.name);
+            }
+            Ok(())
+        })?;
         Ok(names)
     }
 }

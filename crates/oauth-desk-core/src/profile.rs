@@ -33,6 +33,10 @@ pub struct Profile {
     /// User agent for the login window (WeChat pages check it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// An extra CA certificate (PEM) this profile's servers are trusted by: an on-prem
+    /// identity server or a company's TLS inspection. Not a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_certificate: Option<String>,
     pub provider: Provider,
 }
 
@@ -323,6 +327,7 @@ impl Profile {
             redirect_uri: None,
             username: None,
             user_agent: None,
+            ca_certificate: None,
             provider,
         }
     }
@@ -350,6 +355,9 @@ impl Profile {
         if self.client_id.trim().is_empty() {
             let what = if self.kind().is_wechat() { "appid" } else { "client id" };
             return Err(Error::invalid_input(format!("profile `{}` needs a {what}", self.name)));
+        }
+        if let Some(pem) = self.ca_certificate.as_deref().filter(|p| !p.trim().is_empty()) {
+            crate::transport::parse_ca_pem(pem)?;
         }
         if let Some(r) = &self.redirect_uri {
             let url = parse_base_url("redirect URI", r)?;

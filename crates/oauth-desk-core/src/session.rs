@@ -18,7 +18,7 @@ use crate::oauth::{Endpoints, GrantInput, WhichToken};
 use crate::profile::{Profile, ProfileSecrets};
 use crate::redirect::{take_code, PastedAuthorization, RedirectMatcher, RedirectParams};
 use crate::secret::Secret;
-use crate::storage::{SecretKey, SecretStore};
+use crate::storage::{FileLock, RenewalLocks, SecretKey, SecretStore};
 use crate::token::{Grant, TokenSet};
 use crate::transport::{RawResponse, Request};
 use crate::wire::{SecretKind, WireLog};
@@ -86,18 +86,21 @@ struct Setup {
     profile: Profile,
     dialect: Arc<dyn Dialect>,
     secrets: ProfileSecrets,
+    /// Recording into the session's wire log; per profile, because a profile may trust an
+    /// extra CA.
+    http: Http,
     generation: u64,
 }
 
 pub struct Session {
     profile_id: String,
     setup: RwLock<Arc<Setup>>,
-    http: Http,
     log: Arc<WireLog>,
     clock: Arc<dyn Clock>,
     token: Mutex<Option<TokenSet>>,
     endpoints: Mutex<Option<(u64, Endpoints)>>,
     store: Option<Arc<dyn SecretStore>>,
+    locks: Option<Arc<dyn RenewalLocks>>,
     observer: Option<Arc<dyn TokenObserver>>,
     renewals: AtomicU32,
     history: std::sync::Mutex<VecDeque<TokenRequest>>,
@@ -122,13 +125,13 @@ impl Session {
         register_secrets(&log, &secrets);
         Session {
             profile_id: profile.id.clone(),
-            setup: RwLock::new(Arc::new(Setup { profile, dialect, secrets, generation: 0 })),
-            http: http.recording(log.clone()),
+            setup: RwLock::new(Arc::new(Setup { profile, dialect, secrets, http: http.recording(log.clone()), generation: 0 })),
             log,
             clock,
             token: Mutex::new(None),
             endpoints: Mutex::new(None),
             store: None,
+            locks: None,
             observer: None,
             renewals: AtomicU32::new(0),
             history: std::sync::Mutex::new(VecDeque::new()),
@@ -148,6 +151,12 @@ impl Session {
         Session { store: Some(store), ..self }
     }
 
+    /// Renewals take this per-profile lock, shared with every other process on the machine,
+    /// and read the stored token again once they hold it (see [`Session::refresh`]).
+    pub fn with_renewal_locks(self, locks: Arc<dyn RenewalLocks>) -> Self {
+        Session { locks: Some(locks), ..self }
+    }
+
     pub fn observed_by(self, observer: Arc<dyn TokenObserver>) -> Self {
         Session { observer: Some(observer), ..self }
     }
@@ -165,13 +174,20 @@ impl Session {
     }
 
     /// Takes a changed profile (same id) without losing the token or a renewal in flight.
-    pub fn reconfigure(&self, profile: Profile, dialect: Arc<dyn Dialect>) {
-        self.replace_setup(|s| Setup { profile, dialect, secrets: s.secrets.clone(), generation: 0 });
+    pub fn reconfigure(&self, profile: Profile, dialect: Arc<dyn Dialect>, http: Http) {
+        let http = http.recording(self.log.clone());
+        self.replace_setup(|s| Setup { profile, dialect, secrets: s.secrets.clone(), http, generation: 0 });
     }
 
     /// Takes changed secrets (the user stored a client secret, say).
     pub fn set_secrets(&self, secrets: ProfileSecrets) {
-        self.replace_setup(|s| Setup { profile: s.profile.clone(), dialect: s.dialect.clone(), secrets, generation: 0 });
+        self.replace_setup(|s| Setup {
+            profile: s.profile.clone(),
+            dialect: s.dialect.clone(),
+            secrets,
+            http: s.http.clone(),
+            generation: 0,
+        });
     }
 
     pub fn profile(&self) -> Profile {
@@ -228,7 +244,7 @@ impl Session {
         }
         // Boxed: keeps the caller's future `Send` (rustc's higher-ranked inference,
         // rust-lang/rust#102211, fails on the dialect's borrowed future otherwise).
-        let e = setup.dialect.endpoints(&self.http).boxed().await?;
+        let e = setup.dialect.endpoints(&setup.http).boxed().await?;
         *slot = Some((setup.generation, e.clone()));
         Ok(e)
     }
@@ -236,7 +252,8 @@ impl Session {
     /// Sends a request with no token (a discovery document, Salesforce's version list),
     /// recorded in the wire log.
     pub async fn send(&self, request: Request) -> Result<RawResponse> {
-        self.http.send(request).await
+        let http = self.setup().http.clone();
+        http.send(request).await
     }
 
     // ---- Authorization code ------------------------------------------------------------------
@@ -380,7 +397,7 @@ impl Session {
         }
         let endpoints = self.endpoints().await?;
         let request = setup.dialect.token_request(&endpoints, &setup.profile.client_id, &setup.secrets, input)?;
-        let raw = self.http.send(request).await?;
+        let raw = setup.http.send(request).await?;
         setup.dialect.read_token_response(&raw, grant)
     }
 
@@ -405,14 +422,13 @@ impl Session {
 
     // ---- Renewal ----------------------------------------------------------------------------
 
-    /// Refreshes now, whatever the expiry says.
+    /// Refreshes now, whatever the expiry says (unless another process renewed the token
+    /// since this one read it: then that token is taken).
     pub async fn refresh(&self) -> Result<TokenSet> {
         let mut guard = self.token.lock().await;
         let current = guard.clone().ok_or_else(|| self.not_signed_in())?;
         let renewed = self.renew(current, false).await?;
         *guard = Some(renewed.clone());
-        drop(guard);
-        self.persist(&renewed).await?;
         Ok(renewed)
     }
 
@@ -425,8 +441,6 @@ impl Session {
         }
         let renewed = self.renew(current, true).await?;
         *guard = Some(renewed.clone());
-        drop(guard);
-        self.persist(&renewed).await?;
         Ok(renewed)
     }
 
@@ -439,21 +453,71 @@ impl Session {
         }
         let renewed = self.renew(current, true).await?;
         *guard = Some(renewed.clone());
-        drop(guard);
-        self.persist(&renewed).await?;
         Ok(renewed)
+    }
+
+    /// The token in the secret store, which another process may have renewed.
+    async fn stored_token(&self) -> Result<Option<TokenSet>> {
+        let Some(store) = self.store.clone() else { return Ok(None) };
+        let id = self.profile_id.clone();
+        let raw = tokio::task::spawn_blocking(move || store.get(&id, SecretKey::Token))
+            .await
+            .map_err(|e| Error::storage(format!("keyring task failed: {e}")))??;
+        Ok(raw.and_then(|r| serde_json::from_str(r.expose()).ok()))
+    }
+
+    async fn renewal_lock(&self) -> Result<Option<FileLock>> {
+        let Some(locks) = self.locks.clone() else { return Ok(None) };
+        let id = self.profile_id.clone();
+        tokio::task::spawn_blocking(move || locks.acquire(&id))
+            .await
+            .map_err(|e| Error::storage(format!("lock task failed: {e}")))?
+            .map(Some)
     }
 
     /// Gets a new token: the refresh grant when there is a refresh token; otherwise the grant that
     /// made the token, when it can run unattended (client credentials; password with a stored
-    /// password). Boxed so that rustc proves `Send` with concrete lifetimes (rust-lang/rust#102211).
+    /// password).
+    ///
+    /// Across processes: the renewal holds the profile's lock and first reads the stored token
+    /// again, so a token another process renewed meanwhile is used instead of renewing twice
+    /// (with rotating refresh tokens, the second refresh would be refused). A refresh refused
+    /// all the same reads the store once more before giving up. The new token is saved before
+    /// the lock is let go. Boxed so that rustc proves `Send` here (rust-lang/rust#102211).
     fn renew(&self, current: TokenSet, automatic: bool) -> BoxFuture<'_, Result<TokenSet>> {
         async move {
+            let _cross_process = self.renewal_lock().await?;
+            let current = match self.stored_token().await? {
+                // Renewals save before they let go of the lock, so the store holds the latest.
+                Some(stored) if stored.access_token != current.access_token => {
+                    self.log.register_token(&stored);
+                    // Just renewed by another process: used while it lasts (no early-refresh
+                    // margin here, or a short-lived token would be renewed by every process).
+                    if !stored.is_expired(self.now(), 0) {
+                        self.notify();
+                        return Ok(stored);
+                    }
+                    // Expired too, but it may carry a refresh token rotated since.
+                    stored
+                }
+                _ => current,
+            };
             let started = self.now();
             let grant = if current.refresh_token.is_some() { Grant::RefreshToken } else { current.grant };
             self.renewals.fetch_add(1, Ordering::SeqCst);
-            let result = self.renew_inner(current).await;
+            let mut result = self.renew_inner(current.clone()).await;
+            if matches!(&result, Err(e) if e.code == ErrorCode::InvalidGrant) && current.refresh_token.is_some() {
+                if let Some(stored) = self.stored_token().await? {
+                    if stored.refresh_token.is_some() && stored.refresh_token != current.refresh_token {
+                        self.log.register_token(&stored);
+                        result = if stored.is_expired(self.now(), 0) { self.renew_inner(stored).await } else { Ok(stored) };
+                    }
+                }
+            }
             self.record(grant, started, automatic, &result);
+            if let Ok(t) = &result {
+                self.persist(t).await?;
+            }
             result
         }
         .boxed()
@@ -509,9 +573,10 @@ impl Session {
     where
         F: Fn(&TokenSet) -> Result<Request> + Send + Sync,
     {
+        let setup = self.setup();
         let mut request = build(token)?;
-        self.dialect().authorize_call(&mut request, token)?;
-        self.http.send(request).await
+        setup.dialect.authorize_call(&mut request, token)?;
+        setup.http.send(request).await
     }
 
     /// User info: OIDC userinfo (Salesforce's on the instance), WeChat's `sns/userinfo`.
@@ -532,7 +597,7 @@ impl Session {
         let setup = self.setup();
         let endpoints = self.endpoints().await?;
         let request = setup.dialect.revocation_request(&endpoints, &setup.profile.client_id, &setup.secrets, &secret, which)?;
-        let raw = self.http.send(request).await?;
+        let raw = setup.http.send(request).await?;
         setup.dialect.read_revocation_response(&raw)?;
         self.forget_token().await
     }
@@ -544,7 +609,7 @@ impl Session {
         let setup = self.setup();
         let endpoints = self.endpoints().await?;
         let request = setup.dialect.introspection_request(&endpoints, &setup.profile.client_id, &setup.secrets, &secret, which)?;
-        let raw = self.http.send(request).await?;
+        let raw = setup.http.send(request).await?;
         setup.dialect.read_introspection_response(&raw)
     }
 

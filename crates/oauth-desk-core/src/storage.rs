@@ -1,9 +1,12 @@
-//! Where profiles and secrets live, behind two small traits so the CLI (a JSON file) and the
-//! desktop app (`tauri-plugin-store`) keep the same data, and tests use memory.
+//! Where profiles and secrets live, behind two small traits; the CLI and the desktop app share
+//! one profile file ([`default_data_dir`]) and one keyring service, and tests use memory.
 //!
-//! The profile file never holds a secret. It is written atomically (temporary file in the same
-//! directory, fsync, rename, fsync of the directory), so a crash at any moment leaves either the
-//! old or the new file. A file that cannot be read is never overwritten: the error says so.
+//! The profile file never holds a secret. Every change is a read-modify-write under an exclusive
+//! OS file lock (so twenty processes adding profiles at once lose none), written atomically
+//! (temporary file in the same directory, fsync, rename, fsync of the directory), so a crash at
+//! any moment leaves either the old or the new file. A file that cannot be read is never
+//! overwritten: the error says so. Renewals take a per-profile lock too ([`FileLocks`]), so that
+//! processes sharing a token renew it once.
 
 use crate::error::{Error, Result};
 use crate::profile::Profile;
@@ -18,9 +21,80 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 pub trait ProfileStore: Send + Sync {
     fn load(&self) -> Result<Vec<Profile>>;
-    fn save(&self, profiles: &[Profile]) -> Result<()>;
+    /// A read-modify-write: `change` edits the profiles as they are now, and they are saved
+    /// before anyone else may change them. Nothing is saved when `change` fails.
+    fn update(&self, change: &mut dyn FnMut(&mut Vec<Profile>) -> Result<()>) -> Result<()>;
     /// Where the profiles are, for messages.
     fn location(&self) -> String;
+}
+
+/// The data directory both shells share: `OAUTH_DESK_DATA_DIR`, else
+/// `$XDG_DATA_HOME/oauth-desk`, else `~/.local/share/oauth-desk`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("OAUTH_DESK_DATA_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("oauth-desk");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".local/share/oauth-desk"),
+        None => PathBuf::from(".oauth-desk"),
+    }
+}
+
+/// Where versions before the shared directory kept the desktop app's profiles
+/// (`tauri-plugin-store` under the app's identifier).
+pub fn legacy_app_store() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        Some(x) => PathBuf::from(x),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".local/share"),
+    };
+    Some(base.join("dev.oauthdesk.app").join("profiles.json"))
+}
+
+/// An exclusive lock on a file, held until dropped (also released if the process dies).
+pub struct FileLock(#[allow(dead_code)] std::fs::File);
+
+impl FileLock {
+    /// Waits for the exclusive lock on `path` (created if missing).
+    pub fn acquire(path: &Path) -> Result<FileLock> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::storage(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::storage(format!("cannot open the lock file {}: {e}", path.display())))?;
+        file.lock().map_err(|e| Error::storage(format!("cannot lock {}: {e}", path.display())))?;
+        Ok(FileLock(file))
+    }
+}
+
+/// Per-profile renewal locks shared by every process on this machine: one lock file per
+/// profile under a directory.
+pub trait RenewalLocks: Send + Sync {
+    /// Blocks until this process holds the profile's renewal lock.
+    fn acquire(&self, profile_id: &str) -> Result<FileLock>;
+}
+
+pub struct FileLocks {
+    dir: PathBuf,
+}
+
+impl FileLocks {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        FileLocks { dir: dir.into() }
+    }
+}
+
+impl RenewalLocks for FileLocks {
+    fn acquire(&self, profile_id: &str) -> Result<FileLock> {
+        let safe: String = profile_id.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        FileLock::acquire(&self.dir.join(format!("renew-{safe}.lock")))
+    }
 }
 
 /// The document both stores write: a schema version and the profiles.
@@ -70,12 +144,88 @@ pub struct JsonFileProfileStore {
     path: PathBuf,
 }
 
+/// What [`JsonFileProfileStore::adopt`] brought over from another profile file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Adopted {
+    /// Profiles added under their own names.
+    pub added: Vec<String>,
+    /// Profiles whose name was taken here: (old name, the name they got).
+    pub renamed: Vec<(String, String)>,
+    /// Where the old file was moved, so it is adopted once.
+    pub moved_to: PathBuf,
+}
+
+impl Adopted {
+    /// One sentence for the user.
+    pub fn describe(&self, from: &Path, to: &str) -> String {
+        let mut names: Vec<String> = self.added.clone();
+        names.extend(self.renamed.iter().map(|(old, new)| format!("{old} (now {new}: the name was taken)")));
+        format!(
+            "Moved {} profile(s) from {} into {to}: {}. The old file is kept as {}.",
+            names.len(),
+            from.display(),
+            if names.is_empty() { "none".to_string() } else { names.join(", ") },
+            self.moved_to.display()
+        )
+    }
+}
+
 impl JsonFileProfileStore {
     pub fn new(dir: &Path) -> Self {
         JsonFileProfileStore { path: dir.join("profiles.json") }
     }
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.path.with_file_name(".profiles.json.lock")
+    }
+
+    /// Brings the profiles of another profile file (the app's store from before the shared
+    /// directory) over once: never overwriting one here (a taken name gets a suffix), then
+    /// moving the old file aside. `None` when there is nothing to adopt.
+    pub fn adopt(&self, old: &Path, now: crate::clock::Millis) -> Result<Option<Adopted>> {
+        let text = match std::fs::read_to_string(old) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::storage(format!("cannot read {}: {e}", old.display()))),
+        };
+        if old == self.path {
+            return Ok(None);
+        }
+        let doc = if text.trim().is_empty() {
+            ProfileDocument::new(Vec::new())
+        } else {
+            ProfileDocument::from_json(&text, &old.display().to_string())?
+        };
+        let mut report = Adopted::default();
+        self.update(&mut |all| {
+            report = Adopted::default();
+            for p in &doc.profiles {
+                if all.iter().any(|q| q.id == p.id) {
+                    continue;
+                }
+                let mut p = p.clone();
+                if all.iter().any(|q| q.name == p.name) {
+                    let old_name = p.name.clone();
+                    let base: String = old_name.chars().take(58).collect();
+                    p.name = (1..)
+                        .map(|i| if i == 1 { format!("{base}-app") } else { format!("{base}-app{i}") })
+                        .find(|n| !all.iter().any(|q| &q.name == n))
+                        .unwrap_or(base);
+                    report.renamed.push((old_name, p.name.clone()));
+                } else {
+                    report.added.push(p.name.clone());
+                }
+                all.push(p);
+            }
+            Ok(())
+        })?;
+        let stamp = crate::clock::rfc3339(now).replace(':', "");
+        report.moved_to = old.with_file_name(format!("profiles.json.moved-to-shared-{stamp}"));
+        std::fs::rename(old, &report.moved_to).map_err(|e| Error::storage(format!("cannot move {} aside: {e}", old.display())))?;
+        Ok(Some(report))
     }
 }
 
@@ -88,8 +238,14 @@ impl ProfileStore for JsonFileProfileStore {
         }
     }
 
-    fn save(&self, profiles: &[Profile]) -> Result<()> {
-        let mut text = serde_json::to_string_pretty(&ProfileDocument::new(profiles.to_vec()))
+    fn update(&self, change: &mut dyn FnMut(&mut Vec<Profile>) -> Result<()>) -> Result<()> {
+        let _lock = FileLock::acquire(&self.lock_path())?;
+        // Holding the lock, no other writer is between its temporary file and its rename: any
+        // temporary file left beside the profiles is from a process that died; remove it.
+        remove_stale_temporaries(&self.path);
+        let mut all = self.load()?;
+        change(&mut all)?;
+        let mut text = serde_json::to_string_pretty(&ProfileDocument::new(all))
             .map_err(|e| Error::storage(format!("cannot encode the profiles: {e}")))?;
         text.push('\n');
         write_atomically(&self.path, text.as_bytes())
@@ -100,13 +256,31 @@ impl ProfileStore for JsonFileProfileStore {
     }
 }
 
+fn temporary_prefix(path: &Path) -> String {
+    format!(".{}-", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+}
+
+fn remove_stale_temporaries(path: &Path) {
+    let Some(dir) = path.parent() else { return };
+    let prefix = temporary_prefix(path);
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&prefix) && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
 /// Temporary file beside the target, fsync, rename over the target, fsync the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::storage(format!("cannot create {}: {e}", dir.display())))?;
     let fail =
         |what: &str, e: &dyn std::fmt::Display| Error::storage(format!("cannot {what} {}: {e}; the old file is unchanged", path.display()));
-    let mut tmp = tempfile::Builder::new().prefix(".profiles-").suffix(".tmp").tempfile_in(dir).map_err(|e| fail("write", &e))?;
+    let mut tmp =
+        tempfile::Builder::new().prefix(&temporary_prefix(path)).suffix(".tmp").tempfile_in(dir).map_err(|e| fail("write", &e))?;
     tmp.write_all(bytes).map_err(|e| fail("write", &e))?;
     tmp.as_file().sync_all().map_err(|e| fail("sync", &e))?;
     tmp.persist(path).map_err(|e| fail("replace", &e.error))?;
@@ -124,8 +298,11 @@ impl ProfileStore for MemoryProfileStore {
     fn load(&self) -> Result<Vec<Profile>> {
         Ok(self.0.lock().map_err(|_| Error::storage("profile store poisoned"))?.clone())
     }
-    fn save(&self, profiles: &[Profile]) -> Result<()> {
-        *self.0.lock().map_err(|_| Error::storage("profile store poisoned"))? = profiles.to_vec();
+    fn update(&self, change: &mut dyn FnMut(&mut Vec<Profile>) -> Result<()>) -> Result<()> {
+        let mut guard = self.0.lock().map_err(|_| Error::storage("profile store poisoned"))?;
+        let mut all = guard.clone();
+        change(&mut all)?;
+        *guard = all;
         Ok(())
     }
     fn location(&self) -> String {
@@ -232,6 +409,43 @@ impl SecretStore for KeyringSecretStore {
     }
 }
 
+/// The keyring could not be reached: nothing can be read from it (reads find nothing, so
+/// secrets given by environment variable still work) and nothing can be stored: every write
+/// fails and says what to do, rather than keeping the secret in memory and losing it.
+pub struct UnavailableSecretStore {
+    reason: String,
+}
+
+impl UnavailableSecretStore {
+    pub fn new(reason: &Error) -> Self {
+        UnavailableSecretStore { reason: reason.message.clone() }
+    }
+
+    fn refuse(&self) -> Error {
+        Error::storage(format!("no OS keyring can be reached, so the secret cannot be stored ({})", self.reason)).with_hint(
+            "start a Secret Service (GNOME Keyring, KeePassXC) and unlock it; or choose --secrets memory to keep secrets and tokens for this run only; or give secrets in OAUTH_DESK_CLIENT_SECRET / OAUTH_DESK_PASSWORD / OAUTH_DESK_SECURITY_TOKEN",
+        )
+    }
+}
+
+impl SecretStore for UnavailableSecretStore {
+    fn get(&self, _profile_id: &str, _key: SecretKey) -> Result<Option<Secret>> {
+        Ok(None)
+    }
+    fn set(&self, _profile_id: &str, _key: SecretKey, _value: &Secret) -> Result<()> {
+        Err(self.refuse())
+    }
+    fn delete(&self, _profile_id: &str, _key: SecretKey) -> Result<()> {
+        Err(self.refuse())
+    }
+    fn describe(&self) -> String {
+        "no OS keyring (unreachable)".into()
+    }
+    fn is_persistent(&self) -> bool {
+        false
+    }
+}
+
 /// Secrets for this run only, when no keyring is reachable. Never written anywhere.
 #[derive(Default)]
 pub struct MemorySecretStore(Mutex<HashMap<(String, SecretKey), Secret>>);
@@ -267,12 +481,72 @@ mod tests {
         let store = JsonFileProfileStore::new(dir.path());
         assert!(store.load().unwrap().is_empty(), "a missing file is an empty list");
         let p = Profile::new("acme", "cid", Provider::default_for(ProviderKind::Salesforce));
-        store.save(std::slice::from_ref(&p)).unwrap();
+        let save = |ps: Vec<Profile>| {
+            store.update(&mut |all| {
+                *all = ps.clone();
+                Ok(())
+            })
+        };
+        save(vec![p.clone()]).unwrap();
         assert_eq!(store.load().unwrap(), vec![p]);
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, ["profiles.json"], "only the file itself remains");
+        let mut names: Vec<_> = names.into_iter().filter(|n| n != ".profiles.json.lock").collect();
+        names.sort();
+        assert_eq!(names, ["profiles.json"], "only the file itself remains (and its lock file)");
         let text = std::fs::read_to_string(store.path()).unwrap();
         assert!(text.contains("\"schema_version\": 1"));
+    }
+
+    #[test]
+    fn concurrent_writers_lose_nothing_and_leftovers_go() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".profiles.json-deadbeef.tmp"), "half a file").unwrap();
+        let threads: Vec<_> = (0..16)
+            .map(|i| {
+                let path = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    let store = JsonFileProfileStore::new(&path);
+                    let p = Profile::new(format!("p{i}"), "cid", Provider::default_for(ProviderKind::Oauth2));
+                    store.update(&mut |all| {
+                        all.push(p.clone());
+                        Ok(())
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
+        assert_eq!(JsonFileProfileStore::new(dir.path()).load().unwrap().len(), 16, "every writer's profile survives");
+        assert!(!dir.path().join(".profiles.json-deadbeef.tmp").exists(), "a dead writer's temporary file is removed");
+    }
+
+    #[test]
+    fn another_file_is_adopted_once_without_overwriting() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JsonFileProfileStore::new(&dir.path().join("shared"));
+        let mine = Profile::new("acme", "cid", Provider::default_for(ProviderKind::Salesforce));
+        store
+            .update(&mut |all| {
+                all.push(mine.clone());
+                Ok(())
+            })
+            .unwrap();
+        let old = dir.path().join("app/profiles.json");
+        std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+        let theirs = vec![
+            Profile::new("acme", "other", Provider::default_for(ProviderKind::Salesforce)),
+            Profile::new("wx", "wx1", Provider::default_for(ProviderKind::WechatWebsite)),
+            mine.clone(),
+        ];
+        std::fs::write(&old, serde_json::to_string(&ProfileDocument::new(theirs)).unwrap()).unwrap();
+        let report = store.adopt(&old, 0).unwrap().expect("something to adopt");
+        assert_eq!(report.added, ["wx"]);
+        assert_eq!(report.renamed, [("acme".to_string(), "acme-app".to_string())]);
+        let names: Vec<String> = store.load().unwrap().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["acme", "acme-app", "wx"], "the profile here is untouched; the same id is not added twice");
+        assert!(!old.exists() && report.moved_to.exists(), "the old file is moved aside, so this happens once");
+        assert_eq!(store.adopt(&old, 0).unwrap(), None);
     }
 
     #[test]
@@ -293,12 +567,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = JsonFileProfileStore::new(dir.path());
         let p = Profile::new("acme", "cid", Provider::default_for(ProviderKind::Salesforce));
-        store.save(std::slice::from_ref(&p)).unwrap();
+        store
+            .update(&mut |all| {
+                all.push(p.clone());
+                Ok(())
+            })
+            .unwrap();
         let before = std::fs::read(store.path()).unwrap();
         // The target is now a directory's child that cannot be replaced: make the dir read-only.
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o500)).unwrap();
-        let result = store.save(&[]);
+        let result = store.update(&mut |all| {
+            all.clear();
+            Ok(())
+        });
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         if result.is_ok() {
             // root ignores directory permissions; the rename path is exercised by the other tests.

@@ -298,6 +298,37 @@ mod tests {
         assert_eq!(scoped.scope.as_deref(), Some("read write"));
     }
 
+    proptest::proptest! {
+        /// Whatever a server sends as `expires_in` (or as a JWT's `exp`), and whatever the clock
+        /// says, reading the token and asking about its expiry never overflows or panics.
+        #[test]
+        fn no_time_arithmetic_overflows(
+            now in proptest::num::i64::ANY,
+            secs in proptest::num::f64::ANY,
+            int in proptest::num::i64::ANY,
+            text in "[-+0-9.eE]{0,40}",
+            exp in proptest::num::f64::ANY,
+            session in proptest::option::of(proptest::num::u64::ANY),
+            later in proptest::num::i64::ANY,
+        ) {
+            let exp_claims = URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{}}}"#, if exp.is_finite() { exp.to_string() } else { "1".into() }));
+            let jwt = format!("{}.{exp_claims}.sig", URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#));
+            for v in [json!(secs), json!(int), json!(text.clone()), Value::Null] {
+                for access in ["opaque", jwt.as_str()] {
+                    let t = TokenSet::from_response(&obj(json!({"access_token": access, "expires_in": v.clone()})), now, Grant::Password, session).unwrap();
+                    let _ = t.is_expired(later, EXPIRY_SKEW);
+                    let _ = t.seconds_left(later);
+                    let refreshed = t.clone().refreshed(t);
+                    let _ = refreshed.is_expired(later, i64::MAX);
+                }
+            }
+        }
+    }
+
+    const EXPIRY_SKEW: i64 = 60_000;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
     #[test]
     fn expiry_with_skew() {
         let t = TokenSet::from_response(&obj(json!({"access_token":"a","expires_in":60})), 0, Grant::Password, None).unwrap();

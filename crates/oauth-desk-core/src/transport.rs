@@ -243,12 +243,63 @@ pub struct HttpConfig {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub max_body_bytes: usize,
+    /// Extra CA certificates (PEM) to trust besides the OS store, `SSL_CERT_FILE` /
+    /// `SSL_CERT_DIR` and the Mozilla roots: a profile's on-prem or company CA.
+    pub extra_ca_pem: Option<String>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { timeout: Duration::from_secs(60), connect_timeout: Duration::from_secs(10), max_body_bytes: 64 * 1024 * 1024 }
+        HttpConfig {
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            max_body_bytes: 64 * 1024 * 1024,
+            extra_ca_pem: None,
+        }
     }
+}
+
+/// The certificates of a PEM bundle, or why it is not one.
+pub fn parse_ca_pem(pem: &str) -> Result<Vec<reqwest::Certificate>> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+        .map_err(|e| Error::invalid_input(format!("the CA certificate is not a PEM certificate ({})", root_cause(&e))))?;
+    if certs.is_empty() {
+        return Err(Error::invalid_input("the CA certificate holds no `-----BEGIN CERTIFICATE-----` block")
+            .with_hint("give the CA's certificate in PEM form (a .pem or .crt file that starts with -----BEGIN CERTIFICATE-----)"));
+    }
+    Ok(certs)
+}
+
+/// A TLS failure in words: what is wrong with the server's certificate, and how to trust a
+/// private CA. `None` when the failure is not about the certificate.
+fn tls_error(cause: &str, endpoint: &str) -> Option<Error> {
+    if !cause.contains("certificate") {
+        return None;
+    }
+    let host = url::Url::parse(endpoint).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| endpoint.to_string());
+    // rustls names the failure in its Debug form (`UnknownIssuer`) or, for newer variants, in
+    // words (`certificate expired: ...`): match both.
+    let c = cause.to_ascii_lowercase().replace([' ', '_'], "");
+    let what = if c.contains("unknownissuer") {
+        "was issued by a certificate authority this computer does not trust (a company's TLS inspection, a private CA, or a self-signed certificate)".to_string()
+    } else if c.contains("causedasendentity") {
+        "is a CA certificate the server uses as its own (a self-signed server)".to_string()
+    } else if c.contains("notvalidyet") {
+        "is not valid yet (check this computer's clock)".to_string()
+    } else if c.contains("expired") {
+        "has expired".to_string()
+    } else if c.contains("notvalidforname") {
+        format!("is not valid for the host name {host} (it was issued for another name)")
+    } else if c.contains("revoked") {
+        "has been revoked".to_string()
+    } else {
+        format!("was refused ({cause})")
+    };
+    Some(
+        Error::new(ErrorCode::ConnectionFailed, format!("the TLS certificate of {host} {what}"))
+            .with_hint("to trust a private or company CA, give its certificate (PEM) as the profile's CA certificate (in the app's profile editor, or `--ca-cert FILE` in the CLI), or set SSL_CERT_FILE / SSL_CERT_DIR")
+            .at(endpoint),
+    )
 }
 
 /// The real transport: reqwest with rustls, no redirects, a timeout and a body cap.
@@ -260,11 +311,17 @@ pub struct ReqwestTransport {
 
 impl ReqwestTransport {
     pub fn new(config: HttpConfig) -> Result<Self> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
-            .user_agent(USER_AGENT_VALUE)
+            .user_agent(USER_AGENT_VALUE);
+        if let Some(pem) = &config.extra_ca_pem {
+            for cert in parse_ca_pem(pem)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder
             .build()
             .map_err(|e| Error::new(ErrorCode::ConnectionFailed, format!("cannot set up the HTTP client: {}", root_cause(&e))))?;
         Ok(ReqwestTransport { client, config })
@@ -304,6 +361,9 @@ impl ReqwestTransport {
 
     fn transport_error(&self, e: &reqwest::Error, endpoint: &str) -> Error {
         let cause = root_cause(e);
+        if let Some(tls) = tls_error(&cause, endpoint) {
+            return tls;
+        }
         let err = if e.is_timeout() {
             Error::new(ErrorCode::Timeout, format!("no answer within {} s", self.config.timeout.as_secs()))
                 .with_hint("the server is slow or unreachable; check the URL and your network, or raise the timeout")

@@ -85,3 +85,59 @@ async fn client_credentials_password_and_an_authenticated_request() {
     let e = bad.grant_client_credentials().await.unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidClient, "{e}");
 }
+
+/// Two processes share a signed-in profile (the same secret store and lock directory) against
+/// oidc-provider rotating refresh tokens, with access tokens living two seconds. Their clocks
+/// say the token is still good, the provider says 401 `invalid_token` (RFC 6750): both renew,
+/// yet the token is refreshed once — the second takes what the first stored — and both calls
+/// succeed. (Refreshing twice would reuse a consumed refresh token, which oidc-provider answers
+/// by revoking the whole grant.)
+#[tokio::test]
+async fn two_processes_renew_once_against_a_rotating_server() {
+    use oauth_desk_core::storage::{FileLocks, MemoryProfileStore, MemorySecretStore, SecretKey, SecretStore};
+    use oauth_desk_core::{Desk, ManualClock};
+    use std::sync::Arc;
+
+    let oidc =
+        oauth_desk_emulators::oidc::start_with(&[("ROTATE_REFRESH_TOKENS", "1"), ("ACCESS_TOKEN_TTL", "2"), ("CLOCK_TOLERANCE", "0")]);
+    let first = oidc_session(&oidc.issuer, "desk-basic", ClientAuth::Basic);
+    let pending = first.authorize(None).await.unwrap();
+    let redirect = user::oidc_sign_in(&pending.authorize_url, "ada", "any", "https://app.example.com/").await.unwrap();
+    let signed_in = first.complete_redirect(&pending, &Url::parse(&redirect).unwrap()).await.unwrap();
+    assert_eq!(signed_in.expires_at.map(|e| e - signed_in.issued_at), Some(2000));
+
+    let store: Arc<dyn SecretStore> = Arc::new(MemorySecretStore::default());
+    let locks = tempfile::tempdir().unwrap();
+    let profile = first.profile();
+    // The processes' clock stands well before the token's expiry (no early refresh): only the
+    // provider knows the token expired.
+    let clock = Arc::new(ManualClock::at(signed_in.issued_at - 100_000));
+    let process = || {
+        let desk = Desk::new(Box::new(MemoryProfileStore::default()), store.clone(), transport(), clock.clone())
+            .renewal_locks(Arc::new(FileLocks::new(locks.path())));
+        desk.save(&profile).unwrap();
+        desk
+    };
+    let (a, b) = (process(), process());
+    a.set_secret(&profile, SecretKey::ClientSecret, Some(&oauth_desk_core::Secret::new("desk-basic-secret"))).unwrap();
+    store.set(&profile.id, SecretKey::Token, &oauth_desk_core::Secret::new(serde_json::to_string(&signed_in).unwrap())).unwrap();
+    let (sa, sb) = (a.session(&profile).unwrap(), b.session(&profile).unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+
+    let (ra, rb) = tokio::join!(sa.userinfo(None), sb.userinfo(None));
+    assert_eq!(ra.expect("the first process")["sub"], "ada");
+    assert_eq!(rb.expect("the second process")["sub"], "ada");
+    let exchanges: Vec<_> = [&sa, &sb].iter().flat_map(|s| s.log().exchanges()).collect();
+    let refreshes = exchanges.iter().filter(|e| e.grant == Some(Grant::RefreshToken)).count();
+    assert_eq!(refreshes, 1, "one refresh for both processes");
+    let refused = exchanges
+        .iter()
+        .filter(|e| {
+            e.response
+                .as_ref()
+                .is_some_and(|r| r.status == 401 && r.headers.iter().any(|(k, v)| k == "www-authenticate" && v.contains("invalid_token")))
+        })
+        .count();
+    assert_eq!(refused, 2, "both saw oidc-provider's 401 invalid_token first");
+    assert_eq!(sa.token().await.unwrap().refresh_token, sb.token().await.unwrap().refresh_token, "both hold the rotated refresh token");
+}

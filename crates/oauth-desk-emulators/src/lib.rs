@@ -7,10 +7,13 @@
 //! differs from the real endpoints.
 
 pub mod faults;
+pub mod hostile;
 pub mod html;
 pub mod oidc;
 pub mod salesforce;
 pub mod soql;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod user;
 pub mod wechat;
 
@@ -21,14 +24,20 @@ use tokio::sync::oneshot;
 /// A server running on 127.0.0.1. Dropping it stops the server.
 pub struct Running {
     pub addr: SocketAddr,
+    scheme: &'static str,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
-    /// `http://127.0.0.1:PORT`, no trailing slash.
+    /// A server that is a task of its own: stopping it aborts the task.
+    pub fn from_task(addr: SocketAddr, scheme: &'static str, task: tokio::task::JoinHandle<()>) -> Self {
+        Running { addr, scheme, shutdown: None, task: Some(task) }
+    }
+
+    /// `http://127.0.0.1:PORT` (or `https://`), no trailing slash.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops accepting and waits for the server to finish.
@@ -37,6 +46,9 @@ impl Running {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
+            if self.shutdown.is_none() {
+                task.abort();
+            }
             let _ = task.await;
         }
     }
@@ -44,8 +56,15 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        match self.shutdown.take() {
+            Some(tx) => {
+                let _ = tx.send(());
+            }
+            None => {
+                if let Some(t) = &self.task {
+                    t.abort();
+                }
+            }
         }
     }
 }
@@ -89,7 +108,7 @@ pub async fn serve_on(listener: TcpListener, router: axum::Router) -> std::io::R
             })
             .await;
     });
-    Ok(Running { addr, shutdown: Some(tx), task: Some(task) })
+    Ok(Running { addr, scheme: "http", shutdown: Some(tx), task: Some(task) })
 }
 
 /// Binds `127.0.0.1:port` (0 for any free port) and serves `router`.

@@ -25,6 +25,11 @@ pub fn server_dir() -> PathBuf {
 /// Starts it on a free 127.0.0.1 port and waits until it listens. Panics with what to do when
 /// it cannot start: it is meant for tests.
 pub fn start() -> Oidc {
+    start_with(&[])
+}
+
+/// Starts it with these environment variables (`ROTATE_REFRESH_TOKENS=1`).
+pub fn start_with(env: &[(&str, &str)]) -> Oidc {
     let dir = server_dir();
     assert!(
         dir.join("node_modules/oidc-provider").exists(),
@@ -33,6 +38,7 @@ pub fn start() -> Oidc {
     let mut child = Command::new("node")
         .arg("server.mjs")
         .current_dir(&dir)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

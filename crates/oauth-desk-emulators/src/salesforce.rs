@@ -49,6 +49,9 @@ pub struct Config {
     /// `(label, version)`, oldest first.
     pub api_versions: Vec<(String, String)>,
     pub daily_api_limit: u64,
+    /// The connected app's refresh token rotation: each refresh returns a new refresh token and
+    /// revokes the one it used, so a second refresh with the old one gets `invalid_grant`.
+    pub rotate_refresh_tokens: bool,
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
             password_grant: true,
             api_versions: api_versions(31, 62),
             daily_api_limit: 15000,
+            rotate_refresh_tokens: false,
         }
     }
 }
@@ -324,7 +328,8 @@ async fn authorize_submit(State(em): State<Emulator>, Form(form): Form<HashMap<S
             &[("error", "invalid_request"), ("error_description", "unsupported code_challenge_method"), ("state", &state)],
         );
     }
-    let code = format!("aPrx{}", random_token(60));
+    // Real codes are base64 with `=` padding (PROTOCOLS.md); they reach the redirect as `%3D%3D`.
+    let code = format!("aPrx{}==", random_token(58));
     em.inner.lock().expect("state").codes.insert(
         code.clone(),
         CodeGrant {
@@ -485,6 +490,13 @@ async fn token(State(em): State<Emulator>, headers: HeaderMap, Form(form): Form<
             let rt = form.get("refresh_token").cloned().unwrap_or_default();
             let found = em.inner.lock().expect("state").refresh.get(&rt).cloned();
             match found {
+                Some((user, scope, false)) if em.config.rotate_refresh_tokens => {
+                    // Rotation: a new refresh token; the one just used is revoked.
+                    if let Some(used) = em.inner.lock().expect("state").refresh.get_mut(&rt) {
+                        used.2 = true;
+                    }
+                    sf_json(StatusCode::OK, em.issue(user, &scope, None, true, &headers))
+                }
                 Some((user, scope, false)) => {
                     // No new refresh token on refresh (no rotation).
                     let body = em.issue(user, &scope, Some(rt), false, &headers);

@@ -166,7 +166,7 @@ impl Dataset {
     fn parent(&self, o: Object, i: usize, rel: &str) -> Option<(Object, usize)> {
         match (o, rel) {
             (Object::Account, "Owner") => Some((Object::User, i % USERS.len())),
-            (Object::Account, "Parent") => (i % 10 != 0).then_some((Object::Account, i - i % 10)),
+            (Object::Account, "Parent") => (!i.is_multiple_of(10)).then_some((Object::Account, i - i % 10)),
             (Object::Contact, "Account") => Some((Object::Account, i / 2)),
             (Object::Contact, "Owner") => Some((Object::User, (i / 2) % USERS.len())),
             _ => None,
@@ -187,9 +187,9 @@ impl Dataset {
             (_, "IsDeleted") => json!(self.deleted(o, i)),
             (Object::Account, "Name") => {
                 let n = i + 1;
-                if n % 7 == 0 {
+                if n.is_multiple_of(7) {
                     json!(format!("腾讯示例科技有限公司 {n:06}"))
-                } else if n % 11 == 0 {
+                } else if n.is_multiple_of(11) {
                     json!(format!("Smith, Jones & \"Partners\" {n:06}"))
                 } else {
                     json!(format!("Account {n:06}"))

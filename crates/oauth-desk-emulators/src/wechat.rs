@@ -294,7 +294,7 @@ async fn qrconnect(State(em): State<Emulator>, RawQuery(raw): RawQuery) -> Respo
             let on = if finder {
                 x % 6 == 0 || y % 6 == 0 || (x % 7 > 1 && x % 7 < 5 && y % 7 > 1 && y % 7 < 5)
             } else {
-                (seed ^ (x * 73 + y * 151)).count_ones() % 2 == 0
+                (seed ^ (x * 73 + y * 151)).count_ones().is_multiple_of(2)
             };
             if on {
                 cells.push_str(&format!(r#"<rect x="{x}" y="{y}" width="1" height="1"/>"#));

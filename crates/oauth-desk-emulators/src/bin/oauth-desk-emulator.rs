@@ -24,6 +24,9 @@ enum Which {
         /// Session lifetime in seconds, after which API calls get 401 INVALID_SESSION_ID.
         #[arg(long, default_value_t = 7200)]
         session_seconds: u64,
+        /// Rotate refresh tokens: each refresh returns a new one and revokes the one it used.
+        #[arg(long)]
+        rotate_refresh_tokens: bool,
     },
     /// WeChat's open platform pages and sns/* API.
     Wechat {
@@ -40,10 +43,11 @@ async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     let running = match cli.which {
-        Which::Salesforce { accounts, session_seconds } => {
+        Which::Salesforce { accounts, session_seconds, rotate_refresh_tokens } => {
             let config = oauth_desk_emulators::salesforce::Config {
                 accounts,
                 session_ttl: Duration::from_secs(session_seconds),
+                rotate_refresh_tokens,
                 ..Default::default()
             };
             eprintln!("client id {}  client secret {}", config.client_id, config.client_secret);

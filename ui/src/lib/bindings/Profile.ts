@@ -21,4 +21,9 @@ username?: string | null,
 /**
  * User agent for the login window (WeChat pages check it).
  */
-user_agent?: string | null, provider: Provider, };
+user_agent?: string | null, 
+/**
+ * An extra CA certificate (PEM) this profile's servers are trusted by: an on-prem
+ * identity server or a company's TLS inspection. Not a secret.
+ */
+ca_certificate?: string | null, provider: Provider, };
