@@ -3,7 +3,7 @@
 file, by `oauth-desk query` (the whole CLI process), jsforce (a queryMore loop, timed in-process)
 and the Salesforce CLI (`sf data query`), in the same run. Reports medians, ratios and peak RSS.
 Run it through bench/run.sh, which builds, installs the peers and provides a keyring."""
-import json, os, pathlib, statistics, subprocess, sys, tempfile, time, urllib.parse, urllib.request
+import json, os, pathlib, shutil, statistics, subprocess, sys, tempfile, time, urllib.parse, urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release"
@@ -40,6 +40,7 @@ def main():
         run(work, base)
     finally:
         emu.terminate()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run(work, base):

@@ -28,5 +28,5 @@ if [ -n "$(git status --porcelain -- ui/src/lib/bindings)" ]; then
 fi
 
 echo "== end-to-end tests in the real window"
-cargo build --locked -p oauth-desk-app --features custom-protocol -p oauth-desk-emulators
+cargo build --locked -p oauth-desk-app --features custom-protocol -p oauth-desk-emulators -p oauth-desk-cli
 tests/e2e/run.sh

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { harProblems } from './har.mjs';
 import {
-  loginWindow, newProfileHome, SALESFORCE, shot, startDriver, startOidc, startSalesforce, startWechat, stopAll, stopDriver, tid, type, WECHAT_WEB, withApp,
+  cli, clickAway, loginWindow, newProfileHome, SALESFORCE, shot, startDriver, startOidc, startSalesforce, startWechat, stopAll, stopDriver, tid, type, WECHAT_WEB, withApp,
 } from './harness.mjs';
 
 let sf, wx, oidc;
@@ -70,7 +70,7 @@ describe('Salesforce through the login window', () => {
         await type(b, '#username', SALESFORCE.user);
         await type(b, '#password', SALESFORCE.password);
         await shot(b, '04-login-window');
-        await (await b.$('#Login')).click();
+        await clickAway(b, '#Login');
       });
       await (await tid(b, 'token-access')).waitForExist({ timeout: 20000 });
       assert.match(await text(b, 'expiry'), /Expires: 1h 5\dm|Expires: 2h/, 'a live countdown from the 2-hour estimate');
@@ -144,7 +144,7 @@ describe('Salesforce through the login window', () => {
           if (!internals) { done('no tauri internals on this page'); return; }
           internals.invoke('profile_list').then(() => done('allowed'), (e) => done(`refused: ${String(e)}`));
         });
-        await (await b.$('#Deny')).click();
+        await clickAway(b, '#Deny');
       });
       assert.match(invoked, /^refused: /, `a provider's page must not reach the app's commands (${invoked})`);
       assert.equal(await errorCode(b), 'access_denied');
@@ -157,7 +157,7 @@ describe('Salesforce through the login window', () => {
         await b.execute(() => {
           document.body.insertAdjacentHTML('beforeend', '<a id="forged" href="https://app.example.com/oauth/callback?code=forged&state=forged">continue</a>');
         });
-        await (await b.$('#forged')).click();
+        await clickAway(b, '#forged');
       });
       await b.waitUntil(async () => (await errorCode(b)) === 'state_mismatch', { timeout: 20000, timeoutMsg: 'no state mismatch error' });
       await shot(b, '10-state-mismatch');
@@ -168,6 +168,28 @@ describe('Salesforce through the login window', () => {
       await click(b, 'cancel-signin');
       await b.waitUntil(async () => (await errorCode(b)) === 'cancelled', { timeout: 20000, timeoutMsg: 'cancelling did not end the attempt' });
       await b.waitUntil(async () => (await b.getWindowHandles()).length === 1, { timeout: 10000, timeoutMsg: 'the login window stayed open' });
+    });
+  });
+  test('the CLI uses what the app made, and both change profiles at once without losing any', async () => {
+    // The app signed salesforce-prod in; the CLI queries with it: same profile file, same keyring.
+    const q = await cli(home, ['query', 'salesforce-prod', 'SELECT Id FROM Account LIMIT 5', '--format', 'csv', '--quiet']);
+    assert.equal(q.code, 0, q.stderr);
+    assert.equal(q.stdout.trim().split('\n').length, 6, 'a header and five rows');
+    await withApp('concurrent', async (b) => {
+      await (await tid(b, 'profile-salesforce-prod')).waitForExist({ timeout: 10000 });
+      // Eight CLI processes add profiles while the app saves one of its own.
+      const adds = Array.from({ length: 8 }, (_, i) =>
+        cli(home, ['profile', 'add', `cli-${i}`, '--kind', 'oauth2', '--token-url', 'https://idp.example/token', '--client-id', `c${i}`]));
+      await createProfile(b, 'oidc', { issuer: 'https://idp.example', 'client-id': 'made-in-the-app', 'redirect-uri': 'https://app.example.com/cb' });
+      for (const r of await Promise.all(adds)) assert.equal(r.code, 0, r.stderr);
+      // The app reads the profiles again when its window gets the focus back.
+      await b.execute(() => window.dispatchEvent(new Event('focus')));
+      await b.waitUntil(async () => (await b.$$('[data-testid^="profile-cli-"]')).length === 8, { timeout: 10000, timeoutMsg: 'the CLI\'s profiles did not show in the app' });
+      const listed = JSON.parse((await cli(home, ['profile', 'list', '--json'])).stdout);
+      const ids = listed.map((p) => p.client_id);
+      for (let i = 0; i < 8; i++) assert.ok(ids.includes(`c${i}`), `cli-${i} kept`);
+      assert.ok(ids.includes('made-in-the-app'), `the app's profile kept: ${ids}`);
+      assert.ok(ids.includes(SALESFORCE.clientId), 'and the first one');
     });
   });
 });
@@ -190,7 +212,7 @@ describe('the real oidc-provider and the WeChat emulator', () => {
         await (await b.$('button[type="submit"]')).click();
         await (await b.$('button*=Continue')).waitForExist({ timeout: 15000 });
         await shot(b, '12-oidc-consent');
-        await (await b.$('button*=Continue')).click();
+        await clickAway(b, 'button', 'Continue');
       });
       await (await tid(b, 'token-id')).waitForExist({ timeout: 20000 });
       assert.match(await (await b.$('[data-testid="token-panel"]')).getText(), /sub\s*ada/);
@@ -208,7 +230,7 @@ describe('the real oidc-provider and the WeChat emulator', () => {
       await inLoginWindow(b, async () => {
         await (await b.$('#qrcode')).waitForExist({ timeout: 15000 });
         await shot(b, '14-wechat-qr');
-        await (await b.$('#confirm-on-phone')).click();
+        await clickAway(b, '#confirm-on-phone');
       });
       await (await tid(b, 'token-openid')).waitForExist({ timeout: 20000 });
       await click(b, 'tab-wechat');
@@ -232,7 +254,7 @@ describe('the Sandbox from the first run', () => {
       await inLoginWindow(b, async () => {
         await type(b, '#username', 'ada@example.com');
         await type(b, '#password', 'Passw0rd!');
-        await (await b.$('#Login')).click();
+        await clickAway(b, '#Login');
       });
       await (await tid(b, 'token-access')).waitForExist({ timeout: 20000 });
       await click(b, 'tab-query');

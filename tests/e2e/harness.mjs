@@ -3,7 +3,7 @@
 // directory and keyring service. Screenshots go to tests/e2e/screenshots/ (ignored by git).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(here, '../..');
 export const APP = process.env.OAUTH_DESK_APP ?? join(ROOT, 'target/debug/oauth-desk-app');
 const EMULATOR = join(ROOT, 'target/debug/oauth-desk-emulator');
+export const CLI = join(ROOT, 'target/debug/oauth-desk');
 const SHOTS = join(here, 'screenshots');
 const children = new Set();
 
@@ -22,14 +23,23 @@ function track(child) {
   return child;
 }
 
+const homes = new Set();
+
+/** Stops every process this run started (tauri-driver with its WebKitWebDriver and app, as a
+ *  group) and removes the temporary homes. Also runs when a test fails or the run is cut. */
 export function stopAll() {
-  for (const c of children) c.kill('SIGTERM');
+  for (const c of children) {
+    try { process.kill(-c.pid, 'SIGTERM'); } catch { try { c.kill('SIGTERM'); } catch {} }
+  }
+  for (const h of homes) rmSync(h, { recursive: true, force: true });
+  homes.clear();
 }
 process.on('exit', stopAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopAll(); process.exit(130); });
 
 /** Spawns a server that prints `ready <url>` and resolves with that URL. */
 function startReady(cmd, args, opts = {}) {
-  const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'], ...opts }));
+  const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'], detached: true, ...opts }));
   return new Promise((ok, fail) => {
     const rl = createInterface({ input: child.stdout });
     rl.once('line', (line) => (line.startsWith('ready ') ? ok({ url: line.slice(6).trim(), child }) : fail(new Error(`${cmd}: ${line}`))));
@@ -47,7 +57,25 @@ export const WECHAT_WEB = { appid: 'wxf0e1d2c3b4a59687', secret: 'fedcba98765432
 /** A fresh app identity: its own data directory and keyring service. */
 export function newProfileHome(name) {
   const home = mkdtempSync(join(tmpdir(), `oauth-desk-e2e-${name}-`));
+  homes.add(home);
   return { home, service: `oauth-desk-e2e-${process.pid}-${name}` };
+}
+
+/** The environment the app of this home runs with (the CLI shares it: same profiles, same keyring). */
+export function homeEnv({ home, service }) {
+  return { ...process.env, XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache'), OAUTH_DESK_KEYRING_SERVICE: service, HOME: home };
+}
+
+/** Runs `oauth-desk` with a home's environment; resolves with its exit code and output. */
+export function cli(home, args, input = '') {
+  return new Promise((ok) => {
+    const child = spawn(CLI, args, { env: homeEnv(home), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => ok({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
 }
 
 let driver = null;
@@ -65,12 +93,12 @@ async function waitFor(url, ms) {
 }
 
 /** Starts tauri-driver for an app home (its environment reaches the app it launches). */
-export async function startDriver({ home, service }) {
+export async function startDriver(home) {
   await stopDriver();
-  const env = { ...process.env, XDG_DATA_HOME: join(home, 'data'), XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache'), OAUTH_DESK_KEYRING_SERVICE: service, HOME: home };
-  mkdirSync(join(home, 'Downloads'), { recursive: true });
+  mkdirSync(join(home.home, 'Downloads'), { recursive: true });
   const bin = process.env.TAURI_DRIVER ?? join(process.env.HOME ?? '/root', '.cargo/bin/tauri-driver');
-  driver = track(spawn(bin, ['--native-driver', '/usr/bin/WebKitWebDriver'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+  // Its own process group: stopping it stops WebKitWebDriver and the app with it.
+  driver = track(spawn(bin, ['--native-driver', '/usr/bin/WebKitWebDriver'], { env: homeEnv(home), stdio: ['ignore', 'ignore', 'inherit'], detached: true }));
   await waitFor('http://127.0.0.1:4444/status', 20000);
 }
 
@@ -79,8 +107,30 @@ export async function stopDriver() {
   const d = driver;
   driver = null;
   const gone = new Promise((r) => d.once('exit', r));
-  d.kill('SIGTERM');
+  try { process.kill(-d.pid, 'SIGTERM'); } catch { d.kill('SIGTERM'); }
   await Promise.race([gone, new Promise((r) => setTimeout(r, 3000))]);
+  // The port must be free before the next driver starts.
+  for (let i = 0; i < 50; i++) {
+    try { await fetch('http://127.0.0.1:4444/status'); } catch { return; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Clicks something that ends the login window's life: the provider redirects, the app
+ * intercepts the redirect and destroys the window. A WebDriver click waits for the page to
+ * settle and then meets a window that is gone ("no such window", or a request that never gets
+ * its answer); the page clicks it itself instead, just after WebDriver has had its answer.
+ */
+export async function clickAway(browser, selector, text = null) {
+  await browser.waitUntil(
+    () => browser.execute((sel, txt) => [...document.querySelectorAll(sel)].some((e) => txt === null || e.textContent.includes(txt)), selector, text),
+    { timeout: 15000, timeoutMsg: `${selector} ${text ?? ''} never appeared in the login window` },
+  );
+  await browser.execute((sel, txt) => {
+    const el = [...document.querySelectorAll(sel)].find((e) => txt === null || e.textContent.includes(txt));
+    setTimeout(() => el.click(), 50);
+  }, selector, text);
 }
 
 /** Launches the app (through tauri-driver) and waits for its first screen. */

@@ -303,36 +303,63 @@ fn tls_error(cause: &str, endpoint: &str) -> Option<Error> {
 }
 
 /// The real transport: reqwest with rustls, no redirects, a timeout and a body cap.
-#[derive(Debug, Clone)]
+///
+/// Two clients: plain `http://` (which only loopback hosts get a token over) uses one that does
+/// not load the operating system's certificate store; the first `https://` request builds the
+/// one that trusts the OS store, `SSL_CERT_FILE` / `SSL_CERT_DIR`, Mozilla's roots and the
+/// profile's extra CA. Loading the OS store (hundreds of files) costs a run that never uses TLS
+/// several milliseconds and a fragmented heap.
+#[derive(Debug)]
 pub struct ReqwestTransport {
-    client: reqwest::Client,
+    plain: reqwest::Client,
+    tls: std::sync::OnceLock<std::result::Result<reqwest::Client, Error>>,
     config: HttpConfig,
 }
 
 impl ReqwestTransport {
     pub fn new(config: HttpConfig) -> Result<Self> {
-        let mut builder = reqwest::Client::builder()
+        if let Some(pem) = &config.extra_ca_pem {
+            parse_ca_pem(pem)?;
+        }
+        let plain = Self::builder(&config)
+            .tls_built_in_native_certs(false)
+            .build()
+            .map_err(|e| Error::new(ErrorCode::ConnectionFailed, format!("cannot set up the HTTP client: {}", root_cause(&e))))?;
+        Ok(ReqwestTransport { plain, tls: std::sync::OnceLock::new(), config })
+    }
+
+    fn builder(config: &HttpConfig) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
-            .user_agent(USER_AGENT_VALUE);
-        if let Some(pem) = &config.extra_ca_pem {
-            for cert in parse_ca_pem(pem)? {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let client = builder
-            .build()
-            .map_err(|e| Error::new(ErrorCode::ConnectionFailed, format!("cannot set up the HTTP client: {}", root_cause(&e))))?;
-        Ok(ReqwestTransport { client, config })
+            .user_agent(USER_AGENT_VALUE)
+    }
+
+    fn tls_client(&self) -> Result<&reqwest::Client> {
+        self.tls
+            .get_or_init(|| {
+                let mut builder = Self::builder(&self.config);
+                if let Some(pem) = &self.config.extra_ca_pem {
+                    for cert in parse_ca_pem(pem)? {
+                        builder = builder.add_root_certificate(cert);
+                    }
+                }
+                builder
+                    .build()
+                    .map_err(|e| Error::new(ErrorCode::ConnectionFailed, format!("cannot set up the HTTPS client: {}", root_cause(&e))))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     async fn execute(&self, request: Request) -> Result<RawResponse> {
         let endpoint = strip_query(&request.uri().to_string());
+        let client = if request.uri().scheme_str() == Some("https") { self.tls_client()? } else { &self.plain };
         let request = reqwest::Request::try_from(request)
             .map_err(|e| Error::invalid_input(format!("cannot send the request: {}", root_cause(&e))).at(&endpoint))?;
         let started = Instant::now();
-        let mut response = self.client.execute(request).await.map_err(|e| self.transport_error(&e, &endpoint))?;
+        let mut response = client.execute(request).await.map_err(|e| self.transport_error(&e, &endpoint))?;
         let wait_ms = started.elapsed().as_secs_f64() * 1000.0;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
