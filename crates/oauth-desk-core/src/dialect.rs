@@ -4,12 +4,13 @@
 //! provider it talks to.
 //!
 //! Requests are built as values ([`Request`]) and responses read from the raw bytes, so every
-//! rule here is a pure function that tests check without a network.
+//! rule here is a pure function that tests check without a network. The provided methods are
+//! the standard (RFC 6749, 6750, 7009, 7662); a dialect overrides where its provider departs.
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::http_client::Http;
-use crate::oauth::{Authorization, Endpoints, GrantInput, WhichToken};
-use crate::profile::{ProfileSecrets, ProviderKind};
+use crate::oauth::{self, Authorization, Client, Endpoints, GrantInput, WhichToken};
+use crate::profile::{ClientAuth, ProfileSecrets, ProviderKind};
 use crate::token::{Grant, TokenSet};
 use crate::transport::{RawResponse, Request};
 use futures::future::BoxFuture;
@@ -37,11 +38,36 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// Whether `grant` needs the client secret (a grant without it says so before sending).
     fn needs_client_secret(&self, grant: Grant) -> bool;
 
-    /// The token request for `input`.
-    fn token_request(&self, endpoints: &Endpoints, client_id: &str, secrets: &ProfileSecrets, input: &GrantInput) -> Result<Request>;
+    /// How the client authenticates at the token, revocation and introspection endpoints.
+    fn client_auth(&self) -> ClientAuth {
+        ClientAuth::Basic
+    }
+
+    /// The scopes a password or client-credentials token request names (RFC 6749 §4.3.2, §4.4.2).
+    fn grant_scopes(&self) -> &[String] {
+        &[]
+    }
+
+    /// What the user can do about an OAuth error (`error`, `error_description`) at this grant.
+    fn token_error_hint(&self, grant: Grant, error: &str, description: Option<&str>) -> String {
+        crate::hints::token_error(grant, error, description).to_string()
+    }
+
+    /// The client as the token endpoint sees it.
+    fn client<'a>(&self, client_id: &'a str, secrets: &'a ProfileSecrets) -> Client<'a> {
+        Client { id: client_id, secret: secrets.client_secret.as_ref(), auth: self.client_auth() }
+    }
+
+    /// The token request for `input` (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6).
+    fn token_request(&self, endpoints: &Endpoints, client_id: &str, secrets: &ProfileSecrets, input: &GrantInput) -> Result<Request> {
+        let endpoint = endpoints.require(&endpoints.token, "token URL")?;
+        oauth::token_request(endpoint, &self.client(client_id, secrets), input, self.grant_scopes())
+    }
 
     /// The token endpoint's answer as an object with an `access_token`, or the provider's error.
-    fn read_token_response(&self, raw: &RawResponse, grant: Grant) -> Result<Map<String, Value>>;
+    fn read_token_response(&self, raw: &RawResponse, grant: Grant) -> Result<Map<String, Value>> {
+        oauth::read_token_response(raw, grant, &|code, desc| self.token_error_hint(grant, code, desc))
+    }
 
     /// A signature over the token response (Salesforce's HMAC), `None` when there is none to check.
     fn verify_signature(&self, _response: &Map<String, Value>, _secrets: &ProfileSecrets) -> Option<bool> {
@@ -53,12 +79,18 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         None
     }
 
-    /// Puts the access token on an API request (a Bearer header; WeChat's query string).
-    fn authorize_call(&self, request: &mut Request, token: &TokenSet) -> Result<()>;
+    /// Puts the access token on an API request: `Authorization: Bearer` (RFC 6750 §2.1).
+    fn authorize_call(&self, request: &mut Request, token: &TokenSet) -> Result<()> {
+        let value = http::HeaderValue::try_from(format!("Bearer {}", token.access_token.expose()))
+            .map_err(|_| Error::unexpected("the access token has characters a header cannot carry"))?;
+        request.headers_mut().insert(http::header::AUTHORIZATION, value);
+        Ok(())
+    }
 
     /// `Some` when this answer means "the token was refused: renew and retry once".
     fn rejection(&self, raw: &RawResponse) -> Option<Error>;
 
+    /// RFC 7009 §2.1.
     fn revocation_request(
         &self,
         endpoints: &Endpoints,
@@ -66,10 +98,16 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         secrets: &ProfileSecrets,
         token: &crate::Secret,
         which: WhichToken,
-    ) -> Result<Request>;
+    ) -> Result<Request> {
+        let endpoint = endpoints.require(&endpoints.revocation, "revocation URL")?;
+        oauth::revocation_request(endpoint, &self.client(client_id, secrets), token, which)
+    }
 
-    fn read_revocation_response(&self, raw: &RawResponse) -> Result<()>;
+    fn read_revocation_response(&self, raw: &RawResponse) -> Result<()> {
+        oauth::read_revocation_response(raw, &|code, desc| self.token_error_hint(Grant::RefreshToken, code, desc))
+    }
 
+    /// RFC 7662 §2.1.
     fn introspection_request(
         &self,
         endpoints: &Endpoints,
@@ -77,9 +115,14 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         secrets: &ProfileSecrets,
         token: &crate::Secret,
         which: WhichToken,
-    ) -> Result<Request>;
+    ) -> Result<Request> {
+        let endpoint = endpoints.require(&endpoints.introspection, "introspection URL")?;
+        oauth::introspection_request(endpoint, &self.client(client_id, secrets), token, which)
+    }
 
-    fn read_introspection_response(&self, raw: &RawResponse) -> Result<Value>;
+    fn read_introspection_response(&self, raw: &RawResponse) -> Result<Value> {
+        oauth::read_introspection_response(raw, &|code, desc| self.token_error_hint(Grant::RefreshToken, code, desc))
+    }
 
     /// The user info request (OIDC userinfo; WeChat's `sns/userinfo`).
     fn userinfo_request(&self, endpoints: &Endpoints, token: &TokenSet, lang: Option<&str>) -> Result<Request>;

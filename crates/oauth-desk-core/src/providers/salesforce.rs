@@ -11,7 +11,7 @@ use crate::dialect::{unsupported, Dialect};
 use crate::error::{excerpt, Action, Error, ErrorCode, Result};
 use crate::hints;
 use crate::http_client::Http;
-use crate::oauth::{self, Authorization, Client, Endpoints, GrantInput, WhichToken};
+use crate::oauth::{self, Authorization, Endpoints};
 use crate::profile::{is_loopback, join_url, ClientAuth, ProfileSecrets, Provider, ProviderKind, SalesforceConfig};
 use crate::secret::Secret;
 use crate::session::Session;
@@ -41,10 +41,6 @@ pub struct Salesforce {
 impl Salesforce {
     pub fn new(config: SalesforceConfig) -> Self {
         Salesforce { config }
-    }
-
-    fn client<'a>(&self, client_id: &'a str, secrets: &'a ProfileSecrets) -> Client<'a> {
-        Client { id: client_id, secret: secrets.client_secret.as_ref(), auth: ClientAuth::Body }
     }
 }
 
@@ -227,18 +223,13 @@ impl Dialect for Salesforce {
         matches!(grant, Grant::Password | Grant::ClientCredentials)
     }
 
-    fn token_request(&self, endpoints: &Endpoints, client_id: &str, secrets: &ProfileSecrets, input: &GrantInput) -> Result<Request> {
-        let endpoint = endpoints.require(&endpoints.token, "token URL")?;
-        let scopes: &[String] = match input {
-            // The password and client-credentials grants take the connected app's scopes.
-            GrantInput::Password { .. } | GrantInput::ClientCredentials => &[],
-            _ => &self.config.scopes,
-        };
-        oauth::token_request(endpoint, &self.client(client_id, secrets), input, scopes)
+    /// jsforce and the Salesforce CLI send the client credentials in the body.
+    fn client_auth(&self) -> ClientAuth {
+        ClientAuth::Body
     }
 
-    fn read_token_response(&self, raw: &RawResponse, grant: Grant) -> Result<Map<String, Value>> {
-        oauth::read_token_response(raw, grant, &|code, desc| token_hint(grant, code, desc))
+    fn token_error_hint(&self, grant: Grant, error: &str, description: Option<&str>) -> String {
+        token_hint(grant, error, description)
     }
 
     fn verify_signature(&self, response: &Map<String, Value>, secrets: &ProfileSecrets) -> Option<bool> {
@@ -249,47 +240,8 @@ impl Dialect for Salesforce {
         Some(self.config.session_seconds)
     }
 
-    fn authorize_call(&self, request: &mut Request, token: &TokenSet) -> Result<()> {
-        let value = http::HeaderValue::try_from(format!("Bearer {}", token.access_token.expose()))
-            .map_err(|_| Error::unexpected("the access token has characters a header cannot carry"))?;
-        request.headers_mut().insert(http::header::AUTHORIZATION, value);
-        Ok(())
-    }
-
     fn rejection(&self, raw: &RawResponse) -> Option<Error> {
         rejection(raw)
-    }
-
-    fn revocation_request(
-        &self,
-        endpoints: &Endpoints,
-        client_id: &str,
-        secrets: &ProfileSecrets,
-        token: &Secret,
-        which: WhichToken,
-    ) -> Result<Request> {
-        let endpoint = endpoints.require(&endpoints.revocation, "revocation URL")?;
-        oauth::revocation_request(endpoint, &self.client(client_id, secrets), token, which)
-    }
-
-    fn read_revocation_response(&self, raw: &RawResponse) -> Result<()> {
-        oauth::read_revocation_response(raw, &|code, desc| token_hint(Grant::RefreshToken, code, desc))
-    }
-
-    fn introspection_request(
-        &self,
-        endpoints: &Endpoints,
-        client_id: &str,
-        secrets: &ProfileSecrets,
-        token: &Secret,
-        which: WhichToken,
-    ) -> Result<Request> {
-        let endpoint = endpoints.require(&endpoints.introspection, "introspection URL")?;
-        oauth::introspection_request(endpoint, &self.client(client_id, secrets), token, which)
-    }
-
-    fn read_introspection_response(&self, raw: &RawResponse) -> Result<Value> {
-        oauth::read_introspection_response(raw, &|code, desc| token_hint(Grant::RefreshToken, code, desc))
     }
 
     /// OIDC userinfo on the instance.
@@ -584,6 +536,7 @@ async fn soql_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oauth::{GrantInput, WhichToken};
     use crate::testing::{form, header_names};
 
     fn dialect(login: &str) -> Salesforce {

@@ -5,18 +5,16 @@
 
 use crate::dialect::Dialect;
 use crate::error::{excerpt, Error, ErrorCode, Result};
-use crate::hints;
 use crate::http_client::Http;
-use crate::oauth::{self, Authorization, Client, Endpoints, GrantInput, WhichToken};
-use crate::profile::{join_url, parse_base_url, Oauth2Config, ProfileSecrets, ProviderKind};
-use crate::secret::{random_alnum, Secret};
+use crate::oauth::{self, Authorization, Endpoints};
+use crate::profile::{join_url, parse_base_url, ClientAuth, Oauth2Config, ProviderKind};
+use crate::secret::random_alnum;
 use crate::token::{Grant, TokenSet};
 use crate::transport::{request, request_id_header, Purpose, RawResponse, Request};
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use http::header::{HeaderValue, AUTHORIZATION};
 use http::Method;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use url::Url;
 
 #[derive(Debug, Clone)]
@@ -27,10 +25,6 @@ pub struct Standard {
 impl Standard {
     pub fn new(config: Oauth2Config) -> Self {
         Standard { config }
-    }
-
-    fn client<'a>(&self, client_id: &'a str, secrets: &'a ProfileSecrets) -> Client<'a> {
-        Client { id: client_id, secret: secrets.client_secret.as_ref(), auth: self.config.client_auth }
     }
 }
 
@@ -66,10 +60,6 @@ pub fn read_discovery(raw: &RawResponse, issuer: &str) -> Result<Endpoints> {
         revocation: field("revocation_endpoint"),
         introspection: field("introspection_endpoint"),
     })
-}
-
-fn hint(grant: Grant) -> impl Fn(&str, Option<&str>) -> String {
-    move |code, desc| hints::token_error(grant, code, desc).to_string()
 }
 
 /// RFC 6750 §3.1: a refused token is 401 (`WWW-Authenticate: Bearer error="invalid_token"`);
@@ -169,57 +159,16 @@ impl Dialect for Standard {
         grant == Grant::ClientCredentials
     }
 
-    fn token_request(&self, endpoints: &Endpoints, client_id: &str, secrets: &ProfileSecrets, input: &GrantInput) -> Result<Request> {
-        let endpoint = endpoints.require(&endpoints.token, "token URL")?;
-        let scopes: &[String] = &self.config.scopes;
-        oauth::token_request(endpoint, &self.client(client_id, secrets), input, scopes)
+    fn client_auth(&self) -> ClientAuth {
+        self.config.client_auth
     }
 
-    fn read_token_response(&self, raw: &RawResponse, grant: Grant) -> Result<Map<String, Value>> {
-        oauth::read_token_response(raw, grant, &hint(grant))
-    }
-
-    fn authorize_call(&self, request: &mut Request, token: &TokenSet) -> Result<()> {
-        let value = HeaderValue::try_from(format!("Bearer {}", token.access_token.expose()))
-            .map_err(|_| Error::unexpected("the access token has characters a header cannot carry"))?;
-        request.headers_mut().insert(AUTHORIZATION, value);
-        Ok(())
+    fn grant_scopes(&self) -> &[String] {
+        &self.config.scopes
     }
 
     fn rejection(&self, raw: &RawResponse) -> Option<Error> {
         bearer_rejection(raw)
-    }
-
-    fn revocation_request(
-        &self,
-        endpoints: &Endpoints,
-        client_id: &str,
-        secrets: &ProfileSecrets,
-        token: &Secret,
-        which: WhichToken,
-    ) -> Result<Request> {
-        let endpoint = endpoints.require(&endpoints.revocation, "revocation URL")?;
-        oauth::revocation_request(endpoint, &self.client(client_id, secrets), token, which)
-    }
-
-    fn read_revocation_response(&self, raw: &RawResponse) -> Result<()> {
-        oauth::read_revocation_response(raw, &hint(Grant::RefreshToken))
-    }
-
-    fn introspection_request(
-        &self,
-        endpoints: &Endpoints,
-        client_id: &str,
-        secrets: &ProfileSecrets,
-        token: &Secret,
-        which: WhichToken,
-    ) -> Result<Request> {
-        let endpoint = endpoints.require(&endpoints.introspection, "introspection URL")?;
-        oauth::introspection_request(endpoint, &self.client(client_id, secrets), token, which)
-    }
-
-    fn read_introspection_response(&self, raw: &RawResponse) -> Result<Value> {
-        oauth::read_introspection_response(raw, &hint(Grant::RefreshToken))
     }
 
     fn userinfo_request(&self, endpoints: &Endpoints, _token: &TokenSet, _lang: Option<&str>) -> Result<Request> {
@@ -239,7 +188,10 @@ impl Dialect for Standard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oauth::{GrantInput, WhichToken};
     use crate::profile::ClientAuth;
+    use crate::profile::ProfileSecrets;
+    use crate::secret::Secret;
     use crate::testing::{form, header_names};
 
     fn dialect(auth: ClientAuth) -> Standard {
