@@ -53,7 +53,7 @@ def run(work, base):
 
     sf_home = work / "sf-home"
     sf_env = dict(os.environ, HOME=str(sf_home), PATH=f"{ROOT / 'bench' / 'node_modules' / '.bin'}:{os.environ['PATH']}", SF_ACCESS_TOKEN=token["access_token"], SF_ORG_MAX_QUERY_LIMIT=str(ROWS * 2), SF_DISABLE_TELEMETRY="true",
-                  SF_AUTOUPDATE_DISABLE="true", SF_SKIP_NEW_VERSION_CHECK="true", SFDX_DISABLE_TELEMETRY="true", SF_USE_PROGRESS_BAR="false")
+                  SF_AUTOUPDATE_DISABLE="true", SF_DISABLE_AUTOUPDATE="true", SF_SKIP_NEW_VERSION_CHECK="true", SFDX_DISABLE_TELEMETRY="true", SF_USE_PROGRESS_BAR="false")
     sf = str(ROOT / "bench" / "node_modules" / ".bin" / "sf")
     login = subprocess.run([sf, "org", "login", "access-token", "--instance-url", base, "--alias", "bench", "--no-prompt"], env=sf_env, capture_output=True, text=True)
     if login.returncode != 0:

@@ -2,6 +2,7 @@
 // tauri-driver (which starts WebKitWebDriver and the app), and app sessions with their own data
 // directory and keyring service. Screenshots go to tests/e2e/screenshots/ (ignored by git).
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,12 +80,14 @@ export function cli(home, args, input = '') {
 }
 
 let driver = null;
+let driverPort = 4444;
 
 async function waitFor(url, ms) {
   const until = Date.now() + ms;
   for (;;) {
     try {
-      const r = await fetch(url);
+      // Each try gives up after a second: a process that accepts but never answers must not hang it.
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
       if (r.ok) return;
     } catch {}
     if (Date.now() > until) throw new Error(`${url} did not answer within ${ms} ms`);
@@ -92,28 +95,40 @@ async function waitFor(url, ms) {
   }
 }
 
+/** A port nobody listens on now. */
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => ok(port)); });
+  });
+}
+
 /** Starts tauri-driver for an app home (its environment reaches the app it launches). */
 export async function startDriver(home) {
   await stopDriver();
   mkdirSync(join(home.home, 'Downloads'), { recursive: true });
   const bin = process.env.TAURI_DRIVER ?? join(process.env.HOME ?? '/root', '.cargo/bin/tauri-driver');
-  // Its own process group: stopping it stops WebKitWebDriver and the app with it.
-  driver = track(spawn(bin, ['--native-driver', '/usr/bin/WebKitWebDriver'], { env: homeEnv(home), stdio: ['ignore', 'ignore', 'inherit'], detached: true }));
-  await waitFor('http://127.0.0.1:4444/status', 20000);
+  // Fresh ports each time, so a predecessor still dying cannot be mistaken for this driver; its
+  // own process group, so stopping it stops WebKitWebDriver and the app with it.
+  driverPort = await freePort();
+  const nativePort = await freePort();
+  driver = track(spawn(bin, ['--port', String(driverPort), '--native-port', String(nativePort), '--native-driver', '/usr/bin/WebKitWebDriver'],
+    { env: homeEnv(home), stdio: ['ignore', 'ignore', 'inherit'], detached: true }));
+  await waitFor(`http://127.0.0.1:${driverPort}/status`, 20000);
 }
 
 export async function stopDriver() {
   if (!driver) return;
   const d = driver;
   driver = null;
-  const gone = new Promise((r) => d.once('exit', r));
-  try { process.kill(-d.pid, 'SIGTERM'); } catch { d.kill('SIGTERM'); }
-  await Promise.race([gone, new Promise((r) => setTimeout(r, 3000))]);
-  // The port must be free before the next driver starts.
-  for (let i = 0; i < 50; i++) {
-    try { await fetch('http://127.0.0.1:4444/status'); } catch { return; }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const gone = d.exitCode !== null || d.signalCode !== null ? Promise.resolve() : new Promise((r) => d.once('exit', r));
+  const group = (sig) => { try { process.kill(-d.pid, sig); } catch {} };
+  group('SIGTERM');
+  const exited = await Promise.race([gone.then(() => true), new Promise((r) => setTimeout(() => r(false), 3000))]);
+  // Whatever of its group is still there (WebKitWebDriver, the app) goes now.
+  group('SIGKILL');
+  if (!exited) await gone;
 }
 
 /**
@@ -137,7 +152,7 @@ export async function clickAway(browser, selector, text = null) {
 export async function openApp() {
   const browser = await remote({
     hostname: '127.0.0.1',
-    port: 4444,
+    port: driverPort,
     logLevel: 'warn',
     connectionRetryCount: 0,
     capabilities: { browserName: 'wry', 'tauri:options': { application: APP }, 'wdio:enforceWebDriverClassic': true },
