@@ -3,7 +3,9 @@
 //! `provider`, `status`, `endpoint`).
 
 use crate::state::AppState;
-use crate::types::{AppInfo, CopyFormat, ProfileEntry, ProfileInput, QueryDone, QueryEvent, SandboxInfo, SignInStarted, TokenDetails};
+use crate::types::{
+    AppInfo, CopyFormat, DuplicateOutcome, ProfileEntry, ProfileInput, QueryDone, QueryEvent, SandboxInfo, SignInStarted, TokenDetails,
+};
 use futures::future::{AbortHandle, Abortable};
 use futures::StreamExt;
 use oauth_desk_core::providers::salesforce::{ApiVersion, QueryOptions, SalesforceApi};
@@ -62,10 +64,11 @@ pub fn profile_delete(state: State<'_, AppState>, name: String) -> Cmd<()> {
     Ok(())
 }
 
+/// Copies a profile with its stored secrets and says which were copied.
 #[tauri::command]
-pub async fn profile_duplicate(state: State<'_, AppState>, name: String, new_name: String) -> Cmd<ProfileEntry> {
-    let p = state.desk.duplicate(&name, &new_name)?;
-    state.entry(&p).await
+pub async fn profile_duplicate(state: State<'_, AppState>, name: String, new_name: String) -> Cmd<DuplicateOutcome> {
+    let (p, copied) = state.desk.duplicate(&name, &new_name)?;
+    Ok(DuplicateOutcome { entry: state.entry(&p).await?, copied: copied.iter().map(|k| k.as_str().to_string()).collect() })
 }
 
 /// Validation as the user types: the first problem, or nothing.
@@ -90,7 +93,7 @@ pub async fn signin_paste(state: State<'_, AppState>, name: String, input: Strin
     let session = state.session(&name)?;
     let pending = crate::login::take_pending(&state, attempt_id.as_deref())?;
     let token = session.complete_pasted(pending.as_ref(), &input).await?;
-    Ok(TokenDetails::new(token, session.history()))
+    Ok(TokenDetails::of(&session).await.unwrap_or_else(|| TokenDetails::new(token, session.history())))
 }
 
 /// Signs in through the system browser with a loopback redirect (RFC 8252).
@@ -103,7 +106,7 @@ pub async fn signin_browser(state: State<'_, AppState>, name: String) -> Cmd<Tok
         }
     };
     let token = oauth_desk_core::loopback::sign_in(&session, None, open, Duration::from_secs(300)).await?;
-    Ok(TokenDetails::new(token, session.history()))
+    Ok(TokenDetails::of(&session).await.unwrap_or_else(|| TokenDetails::new(token, session.history())))
 }
 
 #[tauri::command]
@@ -128,27 +131,27 @@ pub async fn grant_password(
         security_token: nonempty(security_token).map(Secret::new),
     };
     let token = session.grant_password(credentials).await?;
-    Ok(TokenDetails::new(token, session.history()))
+    Ok(TokenDetails::of(&session).await.unwrap_or_else(|| TokenDetails::new(token, session.history())))
 }
 
 #[tauri::command]
 pub async fn grant_client_credentials(state: State<'_, AppState>, name: String) -> Cmd<TokenDetails> {
     let session = state.session(&name)?;
     let token = session.grant_client_credentials().await?;
-    Ok(TokenDetails::new(token, session.history()))
+    Ok(TokenDetails::of(&session).await.unwrap_or_else(|| TokenDetails::new(token, session.history())))
 }
 
 #[tauri::command]
 pub async fn token_get(state: State<'_, AppState>, name: String) -> Cmd<Option<TokenDetails>> {
     let session = state.session(&name)?;
-    Ok(session.token().await.map(|t| TokenDetails::new(t, session.history())))
+    Ok(TokenDetails::of(&session).await)
 }
 
 #[tauri::command]
 pub async fn token_refresh(state: State<'_, AppState>, name: String) -> Cmd<TokenDetails> {
     let session = state.session(&name)?;
     let token = session.refresh().await?;
-    Ok(TokenDetails::new(token, session.history()))
+    Ok(TokenDetails::of(&session).await.unwrap_or_else(|| TokenDetails::new(token, session.history())))
 }
 
 #[tauri::command]
@@ -249,6 +252,24 @@ pub async fn salesforce_identity(state: State<'_, AppState>, name: String) -> Cm
 }
 
 #[tauri::command]
+pub async fn salesforce_describe_global(state: State<'_, AppState>, name: String) -> Cmd<Value> {
+    let session = state.session(&name)?;
+    SalesforceApi::of(&session)?.describe_global().await
+}
+
+#[tauri::command]
+pub async fn salesforce_describe(state: State<'_, AppState>, name: String, object: String) -> Cmd<Value> {
+    let session = state.session(&name)?;
+    SalesforceApi::of(&session)?.describe(&object).await
+}
+
+#[tauri::command]
+pub async fn salesforce_limits(state: State<'_, AppState>, name: String) -> Cmd<Value> {
+    let session = state.session(&name)?;
+    SalesforceApi::of(&session)?.limits().await
+}
+
+#[tauri::command]
 pub async fn wechat_userinfo(state: State<'_, AppState>, name: String, lang: Option<String>) -> Cmd<Value> {
     let session = state.session(&name)?;
     WechatApi::of(&session)?.userinfo(lang.as_deref()).await
@@ -323,27 +344,70 @@ pub async fn sandbox_start(state: State<'_, AppState>) -> Cmd<SandboxInfo> {
     crate::sandbox::start(&state).await
 }
 
-/// Saves exported results in the Downloads folder (atomically) and returns the file's path.
-#[tauri::command]
-pub fn export_write(app: AppHandle, file_name: String, contents: String) -> Cmd<String> {
+/// The Downloads folder: XDG's; without user-dirs, ~/Downloads when it exists; else the home.
+fn downloads(app: &AppHandle) -> Cmd<std::path::PathBuf> {
     use tauri::Manager;
-    let safe: String = file_name.chars().map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect();
-    if safe.is_empty() || safe.starts_with('.') {
-        return Err(Error::invalid_input(format!("`{file_name}` is not a usable file name")));
-    }
-    // The XDG Downloads folder; without user-dirs, ~/Downloads when it exists; else the home.
     let home = app.path().home_dir().map_err(|e| Error::storage(format!("no home folder: {e}")))?;
-    let dir = app.path().download_dir().ok().filter(|d| d.is_dir()).unwrap_or_else(|| {
+    Ok(app.path().download_dir().ok().filter(|d| d.is_dir()).unwrap_or_else(|| {
         let downloads = home.join("Downloads");
         if downloads.is_dir() {
             downloads
         } else {
             home.clone()
         }
-    });
-    let path = dir.join(safe);
+    }))
+}
+
+fn safe_file_name(file_name: &str) -> Cmd<String> {
+    let safe: String = file_name.chars().map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect();
+    if safe.is_empty() || safe.starts_with('.') {
+        return Err(Error::invalid_input(format!("`{file_name}` is not a usable file name")));
+    }
+    Ok(safe)
+}
+
+/// Saves exported results in the Downloads folder (atomically) and returns the file's path.
+#[tauri::command]
+pub fn export_write(app: AppHandle, file_name: String, contents: String) -> Cmd<String> {
+    let path = downloads(&app)?.join(safe_file_name(&file_name)?);
     oauth_desk_core::storage::write_atomically(&path, contents.as_bytes())?;
     Ok(path.display().to_string())
+}
+
+/// Asks where to save (the system's save dialog, starting in Downloads with `file_name`), then
+/// writes atomically. `None` when the user cancelled.
+#[tauri::command]
+pub async fn export_save(app: AppHandle, file_name: String, contents: String) -> Cmd<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let dir = downloads(&app)?;
+    let name = safe_file_name(&file_name)?;
+    let dialog = app.dialog().file().set_directory(&dir).set_file_name(&name);
+    let chosen = tauri::async_runtime::spawn_blocking(move || dialog.blocking_save_file())
+        .await
+        .map_err(|e| Error::storage(format!("the save dialog failed: {e}")))?;
+    let Some(chosen) = chosen else { return Ok(None) };
+    let path = chosen.into_path().map_err(|e| Error::invalid_input(format!("cannot save there: {e}")))?;
+    oauth_desk_core::storage::write_atomically(&path, contents.as_bytes())?;
+    Ok(Some(path.display().to_string()))
+}
+
+/// What the UI keeps per profile across restarts (the query text, the last request).
+#[tauri::command]
+pub fn workspace_get(app: AppHandle, profile_id: String) -> Cmd<Value> {
+    Ok(workspace(&app)?.get(&profile_id).unwrap_or(Value::Null))
+}
+
+#[tauri::command]
+pub fn workspace_set(app: AppHandle, profile_id: String, value: Value) -> Cmd<()> {
+    workspace(&app)?.set(profile_id, value);
+    Ok(())
+}
+
+/// `ui-state.json` through tauri-plugin-store (saved 100 ms after a change). It holds what the
+/// user was typing, never a profile or a secret: those live in the profile file and the keyring.
+fn workspace(app: &AppHandle) -> Cmd<std::sync::Arc<tauri_plugin_store::Store<tauri::Wry>>> {
+    use tauri_plugin_store::StoreExt;
+    app.store(crate::UI_STATE).map_err(|e| Error::storage(format!("cannot open the UI state: {e}")))
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@ use oauth_desk_core::{Clock, Desk, HttpConfig, SystemClock};
 use std::sync::Arc;
 use tauri::{Emitter, Manager};
 
+/// The store of the UI's own state (query texts, the last request), not of profiles.
+pub const UI_STATE: &str = "ui-state.json";
+
 /// The event carrying the core's `DeskEvent`s to the window.
 pub const DESK_EVENT: &str = "desk://event";
 
@@ -70,6 +73,7 @@ pub fn run() {
         .init();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
+        .plugin(tauri_plugin_dialog::init())
         .setup(setup)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
@@ -94,6 +98,9 @@ pub fn run() {
             commands::salesforce_query_cancel,
             commands::salesforce_versions,
             commands::salesforce_identity,
+            commands::salesforce_describe_global,
+            commands::salesforce_describe,
+            commands::salesforce_limits,
             commands::wechat_userinfo,
             commands::wechat_check,
             commands::api_request,
@@ -105,6 +112,9 @@ pub fn run() {
             commands::wirelog_clear,
             commands::sandbox_start,
             commands::export_write,
+            commands::export_save,
+            commands::workspace_get,
+            commands::workspace_set,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {

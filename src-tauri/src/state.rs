@@ -45,7 +45,11 @@ impl AppState {
     pub async fn entry(&self, profile: &Profile) -> Result<ProfileEntry> {
         let has = |k| self.desk.has_secret(profile, k);
         let token = match self.desk.open_session(&profile.id) {
-            Some(s) => s.token().await.map(|t| TokenDetails::new(t, s.history())),
+            Some(s) => {
+                // The CLI may have signed in, renewed or signed out meanwhile.
+                s.reload_from_store().await?;
+                TokenDetails::of(&s).await
+            }
             None => self.desk.stored_token(profile)?.map(|t| TokenDetails::new(t, Vec::new())),
         };
         Ok(ProfileEntry {

@@ -28,7 +28,8 @@ pub struct SecretFlags {
     pub security_token: bool,
 }
 
-/// A token set with its JWTs decoded and the requests that made it.
+/// A token set with its JWTs decoded, the requests that made it (automatic renewals too), and
+/// whether the provider refuses it.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct TokenDetails {
@@ -36,12 +37,35 @@ pub struct TokenDetails {
     pub access_token_jwt: Option<DecodedJwt>,
     pub id_token_jwt: Option<DecodedJwt>,
     pub history: Vec<TokenRequest>,
+    /// Why the provider refuses this token, when renewing could not help: sign in again.
+    pub refused: Option<Error>,
 }
 
 impl TokenDetails {
     pub fn new(token: TokenSet, history: Vec<TokenRequest>) -> Self {
-        TokenDetails { access_token_jwt: token.decoded_access_token(), id_token_jwt: token.decoded_id_token(), token, history }
+        TokenDetails {
+            access_token_jwt: token.decoded_access_token(),
+            id_token_jwt: token.decoded_id_token(),
+            token,
+            history,
+            refused: None,
+        }
     }
+
+    /// The session's token as it stands now.
+    pub async fn of(session: &oauth_desk_core::Session) -> Option<Self> {
+        let token = session.token().await?;
+        Some(TokenDetails { refused: session.refused(), ..TokenDetails::new(token, session.history()) })
+    }
+}
+
+/// A duplicated profile and the secrets copied with it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct DuplicateOutcome {
+    pub entry: ProfileEntry,
+    /// `client_secret`, `password`, `security_token`: what was copied.
+    pub copied: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

@@ -325,8 +325,10 @@ fn profile(desk: &Desk, cmd: ProfileCommand) -> Result<()> {
             Ok(())
         }
         ProfileCommand::Duplicate { name, new_name } => {
-            let p = desk.duplicate(&name, &new_name)?;
-            println!("Created `{}` as a copy of `{name}` (secrets are not copied).", p.name);
+            let (p, copied) = desk.duplicate(&name, &new_name)?;
+            let what: Vec<&str> = copied.iter().map(|k| k.as_str()).collect();
+            let secrets = if what.is_empty() { "no stored secrets to copy".to_string() } else { format!("copied: {}", what.join(", ")) };
+            println!("Created `{}` as a copy of `{name}` ({secrets}; sign in to get its own token).", p.name);
             Ok(())
         }
         ProfileCommand::Export { names, out } => {

@@ -158,7 +158,7 @@ pub enum ProfileCommand {
     },
     /// Remove a profile and its secrets.
     Remove(NameArg),
-    /// Copy a profile under a new name, without secrets.
+    /// Copy a profile under a new name, with its stored secrets (not its token).
     Duplicate { name: String, new_name: String },
     /// Write profiles (all, or those named) as JSON without secrets.
     Export {

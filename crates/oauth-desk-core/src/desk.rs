@@ -223,13 +223,29 @@ impl Desk {
         Ok(profile)
     }
 
-    /// A copy under a new name and id, without secrets or tokens.
-    pub fn duplicate(&self, name: &str, new_name: &str) -> Result<Profile> {
-        let mut copy = self.find(name)?;
+    /// A copy under a new name and id, with the original's client secret, password and security
+    /// token (not its token: the copy signs in on its own). Returns the copy and which secrets
+    /// were copied.
+    pub fn duplicate(&self, name: &str, new_name: &str) -> Result<(Profile, Vec<SecretKey>)> {
+        let original = self.find(name)?;
+        let mut copy = original.clone();
         copy.id = crate::profile::new_profile_id();
         copy.name = new_name.to_string();
-        self.save(&copy)?;
-        Ok(copy)
+        copy.validate()?;
+        let mut copied = Vec::new();
+        for key in [SecretKey::ClientSecret, SecretKey::Password, SecretKey::SecurityToken] {
+            if let Some(v) = self.secrets.get(&original.id, key)? {
+                self.secrets.set(&copy.id, key, &v)?;
+                copied.push(key);
+            }
+        }
+        if let Err(e) = self.save(&copy) {
+            for key in &copied {
+                let _ = self.secrets.delete(&copy.id, *key);
+            }
+            return Err(e);
+        }
+        Ok((copy, copied))
     }
 
     /// Stores (or, with `None` or an empty value, removes) a secret; an open session takes it.

@@ -175,7 +175,9 @@ impl Error {
         self
     }
     pub fn with_provider(mut self, code: impl Into<String>, message: Option<String>, request_id: Option<String>) -> Self {
-        self.provider = Some(ProviderDetail { code: code.into(), message: message.map(|m| excerpt(&m, 300)), request_id });
+        let code = excerpt(&code.into(), 120);
+        self.provider =
+            Some(ProviderDetail { code, message: message.map(|m| bounded(&m, 2000)), request_id: request_id.map(|r| excerpt(&r, 120)) });
         self
     }
     pub fn with_status(mut self, status: u16) -> Self {
@@ -212,6 +214,18 @@ pub fn printable(text: &str) -> String {
         }
     }
     out
+}
+
+/// At most `max` characters of `text`, line breaks kept (a SOQL error's caret block points at a
+/// column), control characters escaped ([`printable`]), with an ellipsis when cut.
+pub fn bounded(text: &str, max: usize) -> String {
+    let text = printable(text.trim_end());
+    if text.chars().count() <= max {
+        text
+    } else {
+        let cut: String = text.chars().take(max).collect();
+        format!("{cut}…")
+    }
 }
 
 /// At most `max` characters of `text`, on one line, with an ellipsis when cut; control

@@ -271,13 +271,21 @@ impl Provider {
 
 impl SalesforceConfig {
     /// The login host as a URL: `production` and `sandbox` name Salesforce's own hosts.
+    /// The login host as a URL: `production` and `sandbox` name Salesforce's own hosts; a bare
+    /// host name (`acme.my.salesforce.com`, `login.salesforce.com`) means https on it.
     pub fn login_url(&self) -> Result<Url> {
-        let raw = match self.login.trim() {
-            "production" | "login" => SALESFORCE_PRODUCTION,
-            "sandbox" | "test" => SALESFORCE_SANDBOX,
-            other => other,
+        let given = self.login.trim();
+        let raw = match given {
+            "production" | "login" => SALESFORCE_PRODUCTION.to_string(),
+            "sandbox" | "test" => SALESFORCE_SANDBOX.to_string(),
+            host if !host.contains("://") && !host.is_empty() && !host.contains(char::is_whitespace) => format!("https://{host}"),
+            other => other.to_string(),
         };
-        parse_base_url("Salesforce login host", raw)
+        parse_base_url("Salesforce login host", &raw).map_err(|e| {
+            e.with_hint(
+                "give `production`, `sandbox`, a host name such as acme.my.salesforce.com, or a URL such as https://acme.my.salesforce.com",
+            )
+        })
     }
 
     /// True for Salesforce's shared login hosts, where the client-credentials flow is refused.
@@ -480,5 +488,13 @@ mod tests {
         assert!(c.is_shared_login_host());
         c.login = "https://acme.my.salesforce.com".into();
         assert!(!c.is_shared_login_host());
+        c.login = "login.salesforce.com".into();
+        assert_eq!(c.login_url().unwrap().as_str(), "https://login.salesforce.com/", "a bare host name means https");
+        assert!(c.is_shared_login_host());
+        c.login = "acme.my.salesforce.com".into();
+        assert_eq!(c.login_url().unwrap().as_str(), "https://acme.my.salesforce.com/");
+        c.login = "not a host".into();
+        let e = c.login_url().unwrap_err();
+        assert!(e.hint.unwrap().contains("`production`, `sandbox`"), "the hint names the words that work");
     }
 }

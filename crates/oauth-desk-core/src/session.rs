@@ -104,6 +104,8 @@ pub struct Session {
     observer: Option<Arc<dyn TokenObserver>>,
     renewals: AtomicU32,
     history: std::sync::Mutex<VecDeque<TokenRequest>>,
+    /// Why the provider refuses the current token, when it does and renewing did not help.
+    refused: std::sync::Mutex<Option<Error>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -135,6 +137,7 @@ impl Session {
             observer: None,
             renewals: AtomicU32::new(0),
             history: std::sync::Mutex::new(VecDeque::new()),
+            refused: std::sync::Mutex::new(None),
         }
     }
 
@@ -231,6 +234,47 @@ impl Session {
 
     pub async fn token(&self) -> Option<TokenSet> {
         self.token.lock().await.clone()
+    }
+
+    /// Why the provider refuses the current token (revoked, its refresh token expired), when it
+    /// does and renewing could not help: the token is not usable until the user signs in again.
+    pub fn refused(&self) -> Option<Error> {
+        self.refused.lock().ok().and_then(|r| r.clone())
+    }
+
+    fn set_refused(&self, why: Option<Error>) {
+        let changed = match self.refused.lock() {
+            Ok(mut r) => {
+                let changed = r.is_some() != why.is_some();
+                *r = why;
+                changed
+            }
+            Err(_) => false,
+        };
+        if changed {
+            self.notify();
+        }
+    }
+
+    /// Takes the token another process (the CLI, the app) stored since this session read it.
+    /// True when it changed.
+    pub async fn reload_from_store(&self) -> Result<bool> {
+        if self.store.is_none() {
+            return Ok(false);
+        }
+        let stored = self.stored_token().await?;
+        let mut guard = self.token.lock().await;
+        if guard.as_ref().map(|t| &t.access_token) == stored.as_ref().map(|t| &t.access_token) {
+            return Ok(false);
+        }
+        if let Some(t) = &stored {
+            self.log.register_token(t);
+        }
+        *guard = stored;
+        drop(guard);
+        self.set_refused(None);
+        self.notify();
+        Ok(true)
     }
 
     /// The endpoints, resolved once per profile version (discovery for an OIDC issuer).
@@ -416,6 +460,7 @@ impl Session {
     async fn accept(&self, obj: Map<String, Value>, grant: Grant) -> Result<TokenSet> {
         let t = self.build_token(&obj, grant)?;
         *self.token.lock().await = Some(t.clone());
+        self.set_refused(None);
         self.persist(&t).await?;
         Ok(t)
     }
@@ -515,8 +560,14 @@ impl Session {
                 }
             }
             self.record(grant, started, automatic, &result);
-            if let Ok(t) = &result {
-                self.persist(t).await?;
+            match &result {
+                Ok(t) => {
+                    self.set_refused(None);
+                    self.persist(t).await?;
+                }
+                // The token cannot be renewed: it stays refused until the user signs in again.
+                Err(e) if matches!(e.code, ErrorCode::InvalidGrant | ErrorCode::TokenRejected) => self.set_refused(Some(e.clone())),
+                Err(_) => {}
             }
             result
         }
@@ -565,7 +616,11 @@ impl Session {
         let raw = self.send_with(&renewed, &build).await?;
         match self.dialect().rejection(&raw) {
             None => Ok(raw),
-            Some(e) => Err(e.with_hint("the provider refused a freshly renewed token: sign in again").with_action(Action::SignIn)),
+            Some(e) => {
+                let e = e.with_hint("the provider refused a freshly renewed token: sign in again").with_action(Action::SignIn);
+                self.set_refused(Some(e.clone()));
+                Err(e)
+            }
         }
     }
 
@@ -623,6 +678,9 @@ impl Session {
     /// Forgets the token locally (after revoke, or on sign-out).
     pub async fn forget_token(&self) -> Result<()> {
         *self.token.lock().await = None;
+        if let Ok(mut r) = self.refused.lock() {
+            *r = None;
+        }
         if let Some(store) = self.store.clone() {
             let id = self.profile_id.clone();
             tokio::task::spawn_blocking(move || store.delete(&id, SecretKey::Token))

@@ -174,6 +174,10 @@ impl Emulator {
             .route("/services/data/{version}/query", get(query))
             .route("/services/data/{version}/queryAll", get(query_all))
             .route("/services/data/{version}/query/{cursor}", get(query_more))
+            .route("/services/data/{version}/sobjects", get(describe_global))
+            .route("/services/data/{version}/sobjects/", get(describe_global))
+            .route("/services/data/{version}/sobjects/{object}/describe", get(describe))
+            .route("/services/data/{version}/limits", get(limits))
             .route("/services/data/{version}/sobjects/{object}/{id}", get(sobject))
             .route("/__emulator/expire", post(admin_expire))
             .route("/__emulator/stats", get(admin_stats))
@@ -717,6 +721,58 @@ async fn query_more(State(em): State<Emulator>, Path((version, cursor)): Path<(S
         Some(c) if offset <= c.rows.len() => em.with_limit_info(calls, page_response(&em, c, offset)),
         _ => rest_error(StatusCode::BAD_REQUEST, "INVALID_QUERY_LOCATOR", "invalid query locator"),
     }
+}
+
+/// `GET /services/data/vXX.X/sobjects`: describeGlobal, the objects of the org.
+async fn describe_global(State(em): State<Emulator>, Path(version): Path<String>, headers: HeaderMap) -> Response {
+    let (_, calls) = match em.authenticate(&headers) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if version_ok(&em, &version).is_none() {
+        return rest_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist");
+    }
+    let objects: Vec<Value> = soql::Object::ALL
+        .iter()
+        .map(|o| json!({"name": o.name(), "label": o.name(), "queryable": true, "custom": false, "keyPrefix": o.describe()["keyPrefix"]}))
+        .collect();
+    em.with_limit_info(calls, sf_json(StatusCode::OK, json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": objects})))
+}
+
+/// `GET /services/data/vXX.X/sobjects/{Object}/describe`: fields and relationships.
+async fn describe(State(em): State<Emulator>, Path((version, object)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    let (_, calls) = match em.authenticate(&headers) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    match (version_ok(&em, &version), soql::Object::parse(&object)) {
+        (Some(_), Some(o)) => em.with_limit_info(calls, sf_json(StatusCode::OK, o.describe())),
+        (_, None) => rest_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            &format!("The requested resource does not exist: sObject type '{object}' is not supported."),
+        ),
+        _ => rest_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist"),
+    }
+}
+
+/// `GET /services/data/vXX.X/limits`: the org's limits and what is left of them.
+async fn limits(State(em): State<Emulator>, Path(version): Path<String>, headers: HeaderMap) -> Response {
+    let (_, calls) = match em.authenticate(&headers) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if version_ok(&em, &version).is_none() {
+        return rest_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist");
+    }
+    let max = em.config.daily_api_limit;
+    let body = json!({
+        "DailyApiRequests": {"Max": max, "Remaining": max.saturating_sub(calls)},
+        "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+        "DataStorageMB": {"Max": 5, "Remaining": 4},
+        "FileStorageMB": {"Max": 20, "Remaining": 20},
+    });
+    em.with_limit_info(calls, sf_json(StatusCode::OK, body))
 }
 
 /// `GET /services/data/vXX.X/sobjects/{Object}/{Id}`: one record with every field.

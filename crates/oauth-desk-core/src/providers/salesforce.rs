@@ -456,6 +456,28 @@ impl<'s> SalesforceApi<'s> {
         self.session.userinfo(None).await
     }
 
+    fn data_path(&self, rest: &str) -> String {
+        format!("services/data/v{}/{rest}", self.config.api_version.trim_start_matches('v'))
+    }
+
+    /// `GET /services/data/vXX.X/sobjects`: the org's objects (describeGlobal).
+    pub async fn describe_global(&self) -> Result<Value> {
+        self.get(&self.data_path("sobjects")).await
+    }
+
+    /// `GET /services/data/vXX.X/sobjects/{Object}/describe`: its fields and relationships.
+    pub async fn describe(&self, object: &str) -> Result<Value> {
+        if object.is_empty() || !object.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(Error::invalid_input(format!("`{}` is not an object name", excerpt(object, 80))));
+        }
+        self.get(&self.data_path(&format!("sobjects/{object}/describe"))).await
+    }
+
+    /// `GET /services/data/vXX.X/limits`: the org's limits and what is left of them.
+    pub async fn limits(&self) -> Result<Value> {
+        self.get(&self.data_path("limits")).await
+    }
+
     /// Runs SOQL and yields each page as it arrives, following every `nextRecordsUrl`.
     ///
     /// The next page is requested as soon as a page's head is read, so the server works while

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { apply, context, follow, suggest, tokenize, type Describe } from './soql';
+
+const account: Describe = {
+  name: 'Account',
+  fields: [
+    { name: 'Id', type: 'id' },
+    { name: 'Name', type: 'string' },
+    { name: 'OwnerId', type: 'reference', relationshipName: 'Owner', referenceTo: ['User'] },
+  ],
+  childRelationships: [{ relationshipName: 'Contacts', childSObject: 'Contact' }],
+};
+const user: Describe = { name: 'User', fields: [{ name: 'Id' }, { name: 'Name' }, { name: 'Email' }] };
+const describes = new Map([['account', account], ['user', user]]);
+
+describe('tokenize', () => {
+  it('keeps the text and names each part', () => {
+    const q = "SELECT Id, COUNT(Name) FROM Account WHERE Name LIKE 'a%' LIMIT 10";
+    const tokens = tokenize(q);
+    expect(tokens.map((t) => t.text).join('')).toBe(q);
+    const kinds = Object.fromEntries(tokens.filter((t) => t.kind !== 'space').map((t) => [t.text, t.kind]));
+    expect(kinds).toMatchObject({ SELECT: 'keyword', Id: 'field', COUNT: 'function', FROM: 'keyword', "'a%'": 'string', '10': 'number' });
+  });
+});
+
+describe('completion', () => {
+  it('offers objects after FROM', () => {
+    const ctx = context('SELECT Id FROM Acc', 18);
+    expect(ctx).toEqual({ kind: 'object', prefix: 'Acc' });
+    expect(suggest(ctx, ['Account', 'Contact'], describes).items.map((s) => s.label)).toEqual(['Account']);
+  });
+  it('offers fields of the FROM object, and through a relationship', () => {
+    const q = 'SELECT Na FROM Account';
+    expect(suggest(context(q, 9), [], describes).items.map((s) => s.label)).toEqual(['Name']);
+    const rel = 'SELECT Owner.Em FROM Account';
+    const ctx = context(rel, 15);
+    expect(ctx).toEqual({ kind: 'field', object: 'Account', path: ['Owner'], prefix: 'Em' });
+    expect(follow(describes, 'Account', ['Owner'])).toBe('User');
+    expect(suggest(ctx, [], describes).items.map((s) => s.label)).toEqual(['Email']);
+    expect(suggest(context('SELECT  FROM Account', 7), [], describes).items.map((s) => s.label)).toContain('Owner.');
+  });
+  it('asks for the describe it lacks', () => {
+    expect(suggest(context('SELECT I FROM Contact', 8), [], describes).needs).toBe('Contact');
+  });
+  it('sees the sub-query around the caret', () => {
+    const q = 'SELECT Id, (SELECT La FROM Contacts) FROM Account';
+    expect(context(q, 21)).toMatchObject({ kind: 'field', object: 'Contacts', prefix: 'La' });
+    expect(suggest(context(q, 21), [], describes).needs).toBe('Contact');
+  });
+  it('replaces the word at the caret', () => {
+    expect(apply('SELECT Na FROM Account', 9, 'Name')).toEqual({ text: 'SELECT Name FROM Account', caret: 11 });
+  });
+});
