@@ -43,6 +43,13 @@ pub struct QueryArgs {
     /// Stop after this many rows; no further page is fetched.
     #[arg(long)]
     pub max_rows: Option<u64>,
+    /// CSV: start with a UTF-8 byte-order mark, so Excel reads non-ASCII text (Chinese) right.
+    #[arg(long)]
+    pub bom: bool,
+    /// CSV: prefix text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
+    /// carriage return) with `'`. Raw values by default.
+    #[arg(long)]
+    pub guard_formulas: bool,
     /// Never print progress.
     #[arg(long)]
     pub quiet: bool,
@@ -160,6 +167,9 @@ impl Progress {
 }
 
 pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
+    if (args.bom || args.guard_formulas) && args.format != Format::Csv {
+        return Err(Error::invalid_input("--bom and --guard-formulas apply to CSV: add --format csv"));
+    }
     let soql_text = if args.soql == "-" {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
@@ -194,6 +204,9 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
     if args.format == Format::Json {
         sink.write_all(b"[").map_err(io_error)?;
     }
+    if args.format == Format::Csv && args.bom {
+        sink.write_all("\u{feff}".as_bytes()).map_err(io_error)?;
+    }
     'pages: while let Some(page) = stream.next().await {
         let page = page?;
         pages += 1;
@@ -215,7 +228,7 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
             match args.format {
                 Format::Csv => {
                     if let Some(w) = csv_writer.as_mut() {
-                        for cell in columns.cells(record) {
+                        for cell in columns.spreadsheet_cells(record, args.guard_formulas) {
                             // On a terminal, a server's control characters are shown, not obeyed.
                             let cell = if tty { std::borrow::Cow::Owned(oauth_desk_core::error::printable(&cell)) } else { cell };
                             w.write_field(cell.as_bytes()).map_err(|e| Error::unexpected(e.to_string()))?;

@@ -85,6 +85,18 @@ async fn salesforce_password_grant_and_queries_in_every_format() {
     assert!(lines.iter().any(|l| l.contains("\"Smith, Jones & \"\"Partners\"\" 000011\"")), "CSV quoting");
     assert!(csv.contains("腾讯示例科技有限公司 000007"), "UTF-8 kept");
 
+    // Raw by default; a byte-order mark and formula guards on request.
+    let raw = desk.ok(&["query", "sf", "SELECT Name, Description FROM Account LIMIT 6", "--format", "csv"], "").await;
+    assert!(!raw.starts_with('\u{feff}') && raw.contains(",\"=HYPERLINK(") && raw.contains(",+1 call back"), "{raw}");
+    let safe = desk
+        .ok(&["query", "sf", "SELECT Name, Description FROM Account LIMIT 6", "--format", "csv", "--bom", "--guard-formulas"], "")
+        .await;
+    assert!(safe.starts_with("\u{feff}Name,Description\n"), "{safe}");
+    assert!(safe.contains(",\"'=HYPERLINK(") && safe.contains(",'+1 call back") && safe.contains("客户 6 的备注"), "{safe}");
+    assert!(safe.contains("\"Key account 1.\nRenewal due in Q3;\tcontact: procurement.\""), "line breaks stay inside quotes: {safe}");
+    let stderr = desk.fails(&["query", "sf", "SELECT Name FROM Account", "--bom"], "", 2).await;
+    assert!(stderr.contains("--format csv"), "{stderr}");
+
     let json: serde_json::Value =
         serde_json::from_str(&desk.ok(&["query", "sf", "SELECT Name, Owner.Name FROM Account LIMIT 3", "--format", "json"], "").await)
             .unwrap();

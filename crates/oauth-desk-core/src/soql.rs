@@ -200,6 +200,12 @@ pub fn cell_text(v: Option<&Value>) -> String {
     }
 }
 
+/// Whether a spreadsheet would read this text as a formula (OWASP: a leading `=`, `+`, `-`, `@`,
+/// tab or carriage return).
+pub fn formula_like(s: &str) -> bool {
+    matches!(s.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
+}
+
 /// One record as the cells of `columns`.
 pub fn row(record: &Value, columns: &[String]) -> Vec<String> {
     columns.iter().map(|c| cell_text(lookup(record, c))).collect()
@@ -261,6 +267,24 @@ impl QueryColumns {
     /// A record's cells as text (CSV, terminal tables), borrowed where they are strings.
     pub fn cells<'a, 'v: 'a>(&'a self, record: &'v Value) -> impl Iterator<Item = std::borrow::Cow<'v, str>> + 'a {
         self.paths().iter().map(move |c| cell(lookup(record, c)))
+    }
+
+    /// A record's cells for a spreadsheet: as [`cells`](Self::cells), and with `guard_formulas`
+    /// every text cell a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`,
+    /// tab or carriage return: the OWASP CSV-injection rule) prefixed with `'`. Numbers stay
+    /// numbers.
+    pub fn spreadsheet_cells<'a, 'v: 'a>(
+        &'a self,
+        record: &'v Value,
+        guard_formulas: bool,
+    ) -> impl Iterator<Item = std::borrow::Cow<'v, str>> + 'a {
+        self.paths().iter().map(move |c| {
+            let v = lookup(record, c);
+            match v {
+                Some(Value::String(s)) if guard_formulas && formula_like(s) => std::borrow::Cow::Owned(format!("'{s}")),
+                _ => cell(v),
+            }
+        })
     }
 
     /// A record's cells as values (the app's grid): scalars as they are, a null relationship as
