@@ -91,6 +91,38 @@ describe('Salesforce through the login window', () => {
       await click(b, 'export-csv');
       await waitText(b, 'exported', /salesforce-prod-.*\.csv$/);
 
+      // Work kept across tabs; one column layout (every cell under its heading, by element
+      // positions); a line break shown visibly; the CSV export with a byte-order mark and a
+      // guarded formula cell.
+      await click(b, 'tab-token');
+      await click(b, 'tab-query');
+      assert.equal(await text(b, 'row-count'), '4900 of 4900 rows', 'the results survive a tab change');
+      assert.equal(await (await tid(b, 'soql')).getValue(), 'SELECT Id, Name, Owner.Name FROM Account', 'so does the query');
+      await type(b, '[data-testid="soql"]', 'SELECT Name, Description, Owner.Name FROM Account LIMIT 60');
+      await click(b, 'run-query');
+      await waitText(b, 'query-summary', /60 rows/);
+      await click(b, 'view-table');
+      const drift = await b.execute(() => {
+        const heads = Array.from(document.querySelectorAll('[data-testid="result-header"] > div')).map((h) => h.getBoundingClientRect());
+        let worst = 0;
+        for (const r of document.querySelectorAll('[data-testid="result-row"]')) {
+          Array.from(r.children).forEach((c, i) => {
+            const box = c.getBoundingClientRect();
+            worst = Math.max(worst, Math.abs(box.left - heads[i].left), Math.abs(box.width - heads[i].width));
+          });
+        }
+        return worst;
+      });
+      assert.ok(drift <= 1, `every cell sits under its heading (worst offset ${drift}px)`);
+      const description = await b.execute(() => document.querySelector('[data-testid="result-row"]').children[2].textContent);
+      assert.match(description, /^Key account 1\.⏎Renewal due in Q3;⇥contact/, 'line breaks and tabs shown visibly');
+      await shot(b, '07b-query-long-values');
+      await click(b, 'export-csv');
+      const csvPath = (await waitText(b, 'exported', /\.csv$/)).replace(/^Saved to /, '');
+      const csv = readFileSync(csvPath, 'utf8');
+      assert.ok(csv.startsWith('\ufeffName,Description,Owner.Name\r\n'), 'a byte-order mark, then the header');
+      assert.match(csv, /\r\nAccount 000002,"'=HYPERLINK\(/, 'the formula cell is guarded');
+
       // The Log tab: the login window's navigations up to the intercepted redirect, the token
       // request, the query pages; secrets masked; a HAR export that devtools can read.
       await click(b, 'tab-log');
@@ -99,7 +131,7 @@ describe('Salesforce through the login window', () => {
       assert.ok(rows.includes('navigation|'), `the login window's pages are logged: ${rows}`);
       assert.equal(rows.filter((r) => r === 'redirect|').length, 1, `one intercepted redirect: ${rows}`);
       assert.ok(rows.indexOf('redirect|') < rows.indexOf('token|authorization_code'), `the redirect, then the code exchange: ${rows}`);
-      assert.equal(rows.filter((r) => r === 'query_page|').length, 3, `three query pages: ${rows}`);
+      assert.equal(rows.filter((r) => r === 'query_page|').length, 4, `three query pages, then one: ${rows}`);
       await (await b.$('[data-testid="log-row"][data-purpose="token"]')).click();
       const request = await waitText(b, 'log-detail', /client_secret/);
       assert.match(request, /\[masked:client_secret\]/);

@@ -23,6 +23,7 @@ import type { CopyFormat } from './bindings/CopyFormat';
 import type { DeskEvent } from './bindings/DeskEvent';
 import type { ExchangeDetail } from './bindings/ExchangeDetail';
 import type { ExchangeSummary } from './bindings/ExchangeSummary';
+import type { DuplicateOutcome } from './bindings/DuplicateOutcome';
 
 export type { DeskError };
 
@@ -49,7 +50,7 @@ export const appInfo = () => call<AppInfo>('app_info');
 export const profileList = () => call<ProfileEntry[]>('profile_list');
 export const profileSave = (input: ProfileInput) => call<ProfileEntry>('profile_save', { input });
 export const profileDelete = (name: string) => call<void>('profile_delete', { name });
-export const profileDuplicate = (name: string, newName: string) => call<ProfileEntry>('profile_duplicate', { name, newName });
+export const profileDuplicate = (name: string, newName: string) => call<DuplicateOutcome>('profile_duplicate', { name, newName });
 export const profileValidate = (profile: Profile) => call<DeskError | null>('profile_validate', { profile });
 
 export const signinStart = (name: string, openWindow = true) => call<SignInStarted>('signin_start', { name, openWindow });
@@ -86,6 +87,9 @@ export function salesforceQuery(
 export const salesforceQueryCancel = (queryId: string) => call<boolean>('salesforce_query_cancel', { queryId });
 export const salesforceVersions = (name: string) => call<ApiVersion[]>('salesforce_versions', { name });
 export const salesforceIdentity = (name: string) => call<JsonValue>('salesforce_identity', { name });
+export const salesforceDescribeGlobal = (name: string) => call<JsonValue>('salesforce_describe_global', { name });
+export const salesforceDescribe = (name: string, object: string) => call<JsonValue>('salesforce_describe', { name, object });
+export const salesforceLimits = (name: string) => call<JsonValue>('salesforce_limits', { name });
 
 export const wechatUserinfo = (name: string, lang: string) => call<JsonValue>('wechat_userinfo', { name, lang });
 export const wechatCheck = (name: string) => call<JsonValue>('wechat_check', { name });
@@ -93,6 +97,11 @@ export const apiRequest = (name: string, request: ApiRequest) => call<ApiRespons
 export const userinfo = (name: string) => call<JsonValue>('userinfo', { name, lang: null });
 export const sandboxStart = () => call<SandboxInfo>('sandbox_start');
 export const exportWrite = (fileName: string, contents: string) => call<string>('export_write', { fileName, contents });
+/** Asks where to save (a dialog starting in Downloads); null when the user cancelled. */
+export const exportSave = (fileName: string, contents: string) => call<string | null>('export_save', { fileName, contents });
+/** What the UI keeps per profile across restarts (query text, last request). */
+export const workspaceGet = (profileId: string) => call<JsonValue>('workspace_get', { profileId });
+export const workspaceSet = (profileId: string, value: JsonValue) => call<void>('workspace_set', { profileId, value });
 
 /** The core's events: a token changed (also by an automatic renewal), an exchange was recorded. */
 export function onDeskEvent(handler: (e: DeskEvent) => void): Promise<UnlistenFn> {
