@@ -224,6 +224,75 @@ describe('Salesforce through the login window', () => {
       assert.ok(ids.includes(SALESFORCE.clientId), 'and the first one');
     });
   });
+
+  test('the Token tab follows the core; completion from the org describe; a refused token; Chinese headlines', async () => {
+    await withApp('truth', async (b) => {
+      const admin = (what) => fetch(`${sf.url}/__emulator/${what}`, { method: 'POST' }).then((r) => assert.equal(r.status, 204));
+      const runQuery = async (soql) => {
+        await click(b, 'tab-query');
+        await type(b, '[data-testid="soql"]', soql);
+        await click(b, 'run-query');
+      };
+      await click(b, 'profile-salesforce-prod');
+      await click(b, 'show-access');
+      const before = await text(b, 'token-access');
+      assert.ok(before.length > 40 && !before.includes('…'), 'the whole token is shown');
+
+      // The org ends the session; a query renews it by itself; the Token tab shows the new token
+      // and the automatic request without a restart.
+      await admin('expire');
+      await runQuery('SELECT Id FROM Account LIMIT 5');
+      await waitText(b, 'query-summary', /^5 rows/);
+      await click(b, 'tab-token');
+      await (await tid(b, 'automatic')).waitForExist({ timeout: 10000 });
+      await click(b, 'show-access');
+      const after = await text(b, 'token-access');
+      assert.ok(after.length > 40 && after !== before, 'the renewed token is shown, not the dead one');
+      assert.match(await text(b, 'expiry'), /Expires: /);
+      await shot(b, '08b-token-renewed-by-query');
+
+      // Completion from the emulator's describe: Ctrl+Space after "Desc" in the select list.
+      await click(b, 'tab-query');
+      await type(b, '[data-testid="soql"]', 'SELECT Desc FROM Account');
+      const key = (k, ctrl = false) => b.execute((k, ctrl) => {
+        const t = document.querySelector('[data-testid="soql"]');
+        t.focus();
+        t.dispatchEvent(new KeyboardEvent('keydown', { key: k, ctrlKey: ctrl, bubbles: true, cancelable: true }));
+      }, k, ctrl);
+      await b.execute(() => { const t = document.querySelector('[data-testid="soql"]'); t.focus(); t.setSelectionRange(11, 11); });
+      await key(' ', true);
+      await (await tid(b, 'suggestion')).waitForExist({ timeout: 10000 }).catch(async (e) => {
+        const why = await b.execute(() => JSON.stringify({ active: document.activeElement?.outerHTML.slice(0, 80), value: document.querySelector('[data-testid="soql"]').value, caret: document.querySelector('[data-testid="soql"]').selectionStart, m: window.__oauthDeskMetrics }));
+        throw new Error(`${e.message}: ${why}`);
+      });
+      assert.match(await text(b, 'suggestion'), /^Description\s*textarea$/);
+      await shot(b, '08c-soql-completion');
+      await key('Enter');
+      await b.waitUntil(async () => (await (await tid(b, 'soql')).getValue()) === 'SELECT Description FROM Account', { timeout: 5000, timeoutMsg: 'the completion was not inserted' });
+
+      // An admin revokes the app's access: renewal is refused, the token shows as refused.
+      await admin('revoke-all');
+      await runQuery('SELECT Id FROM Account LIMIT 5');
+      await (await tid(b, 'error')).waitForExist({ timeout: 20000 });
+      assert.match(await text(b, 'error-headline'), /^The provider refused the (grant|token)$/);
+      await click(b, 'tab-token');
+      await (await tid(b, 'token-refused')).waitForExist({ timeout: 10000 });
+      assert.equal(await (await tid(b, 'expiry')).getAttribute('data-refused'), 'true');
+      const dot = await b.$('[data-testid="profile-salesforce-prod"] [data-testid="status-dot"]');
+      assert.match(await dot.getAttribute('class'), /\brefused\b/, 'the sidebar shows it too');
+      await shot(b, '08d-token-refused');
+
+      // Dark and Chinese: the same screens, error headlines in Chinese, the provider's text verbatim.
+      await click(b, 'toggle-theme');
+      await click(b, 'toggle-language');
+      await shot(b, '08e-token-refused-dark-zh');
+      await runQuery('SELECT Id FROM Account LIMIT 5');
+      await b.waitUntil(async () => /^服务商拒绝了该(授权|令牌)$/.test(await text(b, 'error-headline')), { timeout: 20000, timeoutMsg: 'no Chinese headline' });
+      await shot(b, '08f-error-dark-zh');
+      await click(b, 'toggle-theme');
+      await click(b, 'toggle-language');
+    });
+  });
 });
 
 describe('the real oidc-provider and the WeChat emulator', () => {

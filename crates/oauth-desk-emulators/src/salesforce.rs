@@ -161,6 +161,18 @@ impl Emulator {
         }
     }
 
+    /// Revokes every access and refresh token, as an admin revoking the connected app's access
+    /// (Setup → Connected Apps OAuth Usage) does.
+    pub fn revoke_all(&self) {
+        let mut inner = self.inner.lock().expect("emulator state");
+        for s in inner.access.values_mut() {
+            s.expired = true;
+        }
+        for r in inner.refresh.values_mut() {
+            r.2 = true;
+        }
+    }
+
     pub fn router(&self) -> Router {
         Router::new()
             .route("/services/oauth2/authorize", get(authorize_page).post(authorize_submit))
@@ -180,6 +192,7 @@ impl Emulator {
             .route("/services/data/{version}/limits", get(limits))
             .route("/services/data/{version}/sobjects/{object}/{id}", get(sobject))
             .route("/__emulator/expire", post(admin_expire))
+            .route("/__emulator/revoke-all", post(admin_revoke_all))
             .route("/__emulator/stats", get(admin_stats))
             .with_state(self.clone())
     }
@@ -848,6 +861,11 @@ async fn userinfo(State(em): State<Emulator>, headers: HeaderMap) -> Response {
 
 async fn admin_expire(State(em): State<Emulator>) -> Response {
     em.expire_sessions();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn admin_revoke_all(State(em): State<Emulator>) -> Response {
+    em.revoke_all();
     StatusCode::NO_CONTENT.into_response()
 }
 

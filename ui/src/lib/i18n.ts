@@ -203,6 +203,8 @@ const en = {
   'kind.oauth2': 'OAuth 2.0 / OIDC',
   'nav.signed_in': 'signed in',
   'nav.refused': 'token refused',
+  'query.schema': 'Refresh schema',
+  'query.schema.help': "Reload the org's objects and fields for completion (Ctrl+Space).",
 } as const;
 
 export type Key = keyof typeof en;
@@ -407,6 +409,8 @@ const zh: Record<Key, string> = {
   'kind.oauth2': 'OAuth 2.0 / OIDC',
   'nav.signed_in': '已登录',
   'nav.refused': '令牌被拒',
+  'query.schema': '刷新架构',
+  'query.schema.help': '重新加载组织的对象和字段，用于自动补全 (Ctrl+Space)。',
 };
 
 const dictionaries: Record<Lang, Record<Key, string>> = { en, 'zh-CN': zh };
