@@ -167,6 +167,7 @@ describe('Salesforce through the login window', () => {
     await withApp('denial', async (b) => {
       await click(b, 'profile-salesforce-prod');
       await click(b, 'tab-signin');
+      assert.match(await text(b, 'paste-help'), /Salesforce redirected to/, 'help written for this kind of provider');
 
       let invoked;
       await inLoginWindow(b, async () => {

@@ -21,6 +21,12 @@ describe('tokenize', () => {
     const kinds = Object.fromEntries(tokens.filter((t) => t.kind !== 'space').map((t) => [t.text, t.kind]));
     expect(kinds).toMatchObject({ SELECT: 'keyword', Id: 'field', COUNT: 'function', FROM: 'keyword', "'a%'": 'string', '10': 'number' });
   });
+  it('reads DESC, FIRST and LAST as keywords only after ORDER BY', () => {
+    const kind = (q: string, word: string) => tokenize(q).filter((t) => t.text === word).map((t) => t.kind);
+    expect(kind('SELECT Desc FROM Account ORDER BY Name DESC', 'Desc')).toEqual(['field']);
+    expect(kind('SELECT Desc FROM Account ORDER BY Name DESC', 'DESC')).toEqual(['keyword']);
+    expect(kind('SELECT Last FROM Contact ORDER BY Name NULLS LAST', 'LAST')).toEqual(['keyword']);
+  });
 });
 
 describe('completion', () => {

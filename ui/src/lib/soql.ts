@@ -10,6 +10,7 @@ const KEYWORDS = new Set([
   'limit', 'offset', 'group', 'having', 'rollup', 'cube', 'with', 'security_enforced', 'typeof', 'when', 'then', 'else', 'end', 'using', 'scope',
   'null', 'true', 'false', 'for', 'view', 'reference', 'update', 'tracking', 'viewstat', 'all', 'rows',
 ]);
+const ORDER_WORDS = new Set(['asc', 'desc', 'nulls', 'first', 'last']);
 const FUNCTIONS = new Set(['count', 'count_distinct', 'sum', 'avg', 'min', 'max', 'tolabel', 'format', 'convertcurrency', 'calendar_year', 'calendar_month', 'day_only', 'fields', 'grouping']);
 
 /** The query cut into tokens; joined back they give the text exactly. */
@@ -37,7 +38,10 @@ export function tokenize(text: string): Token[] {
       while (j < text.length && /[A-Za-z0-9_.]/.test(text[j])) j++;
       const word = text.slice(i, j).toLowerCase();
       const next = text.slice(j).trimStart()[0];
-      kind = KEYWORDS.has(word) ? 'keyword' : FUNCTIONS.has(word) && next === '(' ? 'function' : 'field';
+      // ASC, DESC, NULLS FIRST/LAST mean something only after ORDER BY; before it they are
+      // the start of a field name being typed (`Desc` → Description).
+      const keyword = KEYWORDS.has(word) && (!ORDER_WORDS.has(word) || /\border\s+by\b/i.test(text.slice(0, i)));
+      kind = keyword ? 'keyword' : FUNCTIONS.has(word) && next === '(' ? 'function' : 'field';
     } else {
       kind = 'punct';
     }
