@@ -468,7 +468,10 @@ impl<'s> SalesforceApi<'s> {
     /// `GET /services/data/vXX.X/sobjects/{Object}/describe`: its fields and relationships.
     pub async fn describe(&self, object: &str) -> Result<Value> {
         if object.is_empty() || !object.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(Error::invalid_input(format!("`{}` is not an object name", excerpt(object, 80))));
+            return Err(Error::invalid_input(format!(
+                "`{}` is not an object name: use its API name, such as Account or Invoice__c",
+                excerpt(object, 80)
+            )));
         }
         self.get(&self.data_path(&format!("sobjects/{object}/describe"))).await
     }
