@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 BUILD=(build-essential pkg-config libssl-dev libdbus-1-dev curl ca-certificates)
 APP=(libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev librsvg2-dev libxdo-dev)
-TEST=(xvfb xauth webkit2gtk-driver gnome-keyring libsecret-tools dbus-x11 at-spi2-core fonts-dejavu-core fonts-noto-cjk fonts-noto-color-emoji imagemagick)
+TEST=(xvfb xauth webkit2gtk-driver gnome-keyring libsecret-tools dbus-x11 at-spi2-core fonts-dejavu-core fonts-noto-cjk fonts-noto-color-emoji imagemagick xdotool)
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

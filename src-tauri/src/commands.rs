@@ -381,7 +381,7 @@ pub async fn export_save(app: AppHandle, file_name: String, contents: String) ->
     use tauri_plugin_dialog::DialogExt;
     let dir = downloads(&app)?;
     let name = safe_file_name(&file_name)?;
-    let dialog = app.dialog().file().set_directory(&dir).set_file_name(&name);
+    let dialog = app.dialog().file().set_title("Save exported results").set_directory(&dir).set_file_name(&name);
     let chosen = tauri::async_runtime::spawn_blocking(move || dialog.blocking_save_file())
         .await
         .map_err(|e| Error::storage(format!("the save dialog failed: {e}")))?;
@@ -391,17 +391,31 @@ pub async fn export_save(app: AppHandle, file_name: String, contents: String) ->
     Ok(Some(path.display().to_string()))
 }
 
-/// What the UI keeps per profile across restarts (the query text, the last request).
+/// What the UI keeps per profile across restarts: one JSON object per profile with a field for
+/// each part of the UI (`soql`, the query text; `request`, the last request).
 #[tauri::command]
 pub fn workspace_get(app: AppHandle, profile_id: String) -> Cmd<Value> {
     Ok(workspace(&app)?.get(&profile_id).unwrap_or(Value::Null))
 }
 
+/// Sets one part of a profile's workspace, keeping the others (the parts are written by
+/// different panels, so the merge happens here, under the store's lock, not in the UI).
 #[tauri::command]
-pub fn workspace_set(app: AppHandle, profile_id: String, value: Value) -> Cmd<()> {
-    workspace(&app)?.set(profile_id, value);
+pub fn workspace_set(app: AppHandle, profile_id: String, part: String, value: Value) -> Cmd<()> {
+    if !WORKSPACE_PARTS.contains(&part.as_str()) {
+        return Err(Error::invalid_input(format!("`{part}` is not a part of the workspace (one of {})", WORKSPACE_PARTS.join(", "))));
+    }
+    let store = workspace(&app)?;
+    let mut all = match store.get(&profile_id) {
+        Some(Value::Object(o)) => o,
+        _ => serde_json::Map::new(),
+    };
+    all.insert(part, value);
+    store.set(profile_id, Value::Object(all));
     Ok(())
 }
+
+const WORKSPACE_PARTS: &[&str] = &["soql", "request"];
 
 /// `ui-state.json` through tauri-plugin-store (saved 100 ms after a change). It holds what the
 /// user was typing, never a profile or a secret: those live in the profile file and the keyring.

@@ -20,7 +20,10 @@ pub const UI_STATE: &str = "ui-state.json";
 /// The event carrying the core's `DeskEvent`s to the window.
 pub const DESK_EVENT: &str = "desk://event";
 
-fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
+type Secrets = (Arc<dyn oauth_desk_core::storage::SecretStore>, Option<String>);
+
+fn setup(app: &mut tauri::App, keyring: std::thread::JoinHandle<Secrets>) -> Result<(), Box<dyn std::error::Error>> {
+    let started = std::time::Instant::now();
     let app_dir = app.path().app_data_dir()?;
     std::fs::create_dir_all(&app_dir)?;
     // The profiles and keyring entries the CLI uses too.
@@ -38,7 +41,10 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         Ok(None) => {}
         Err(e) => notices.push(format!("The app's old profiles were not brought over: {}", e.message)),
     }
-    let secrets = state::open_secrets(&mut notices);
+    let before_keyring = started.elapsed();
+    let (secrets, keyring_notice) = keyring.join().map_err(|_| "the keyring probe failed")?;
+    notices.extend(keyring_notice);
+    tracing::debug!(profiles = ?before_keyring, keyring_wait = ?(started.elapsed() - before_keyring), "setup: profile file and keyring");
     let info = types::AppInfo {
         version: app.package_info().version.to_string(),
         secret_store: secrets.describe(),
@@ -62,7 +68,14 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     });
+    // The first screen needs the app's facts and the profile names; the window gets them with its
+    // page (an initialization script) instead of asking over IPC after the bundle has loaded.
+    // Token states (keyring reads) follow through `profile_list`.
+    let boot = serde_json::json!({ "info": &info, "profiles": desk.list().unwrap_or_default() });
     app.manage(state::AppState::new(desk, info, app_dir.join("browser")));
+    let main = app.config().app.windows.iter().find(|w| w.label == "main").ok_or("tauri.conf.json has no `main` window")?.clone();
+    tauri::WebviewWindowBuilder::from_config(app, &main)?.initialization_script(format!("window.__OAUTH_DESK_BOOT__ = {boot};")).build()?;
+    tracing::debug!(total = ?started.elapsed(), "setup done");
     Ok(())
 }
 
@@ -71,10 +84,12 @@ pub fn run() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OAUTH_DESK_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
+    // Reaching the keyring overlaps with building the window.
+    let keyring = std::thread::spawn(state::open_secrets);
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())
-        .setup(setup)
+        .setup(move |app| setup(app, keyring))
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::profile_list,

@@ -19,14 +19,16 @@ pub struct AppState {
     pub sandbox: tokio::sync::Mutex<Option<crate::sandbox::Sandbox>>,
 }
 
-pub fn open_secrets(notices: &mut Vec<String>) -> Arc<dyn SecretStore> {
+/// The OS keyring, or (with the notice why) memory for this run. Reaching the keyring is a D-Bus
+/// handshake of about 10 ms: `run` starts it on its own thread before the window is built.
+pub fn open_secrets() -> (Arc<dyn SecretStore>, Option<String>) {
     let service = std::env::var("OAUTH_DESK_KEYRING_SERVICE").unwrap_or_else(|_| "oauth-desk".into());
     match KeyringSecretStore::open(service) {
-        Ok(k) => Arc::new(k),
-        Err(e) => {
-            notices.push(format!("{} Secrets and tokens are kept in memory for this run only; nothing is written to disk.", e.message));
-            Arc::new(MemorySecretStore::default())
-        }
+        Ok(k) => (Arc::new(k), None),
+        Err(e) => (
+            Arc::new(MemorySecretStore::default()),
+            Some(format!("{} Secrets and tokens are kept in memory for this run only; nothing is written to disk.", e.message)),
+        ),
     }
 }
 

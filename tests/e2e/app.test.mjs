@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { harProblems } from './har.mjs';
 import {
-  cli, clickAway, loginWindow, newProfileHome, SALESFORCE, shot, startDriver, startOidc, startSalesforce, startWechat, stopAll, stopDriver, tid, type, WECHAT_WEB, withApp,
+  answerSaveDialog, cli, clickAway, loginWindow, newProfileHome, SALESFORCE, shot, startDriver, startOidc, startSalesforce, startWechat, stopAll, stopDriver, tid, type, WECHAT_WEB, withApp,
 } from './harness.mjs';
 
 let sf, wx, oidc;
@@ -156,10 +156,91 @@ describe('Salesforce through the login window', () => {
     await withApp('restart', async (b) => {
       await click(b, 'profile-salesforce-prod');
       await (await tid(b, 'token-access')).waitForExist({ timeout: 10000 });
+      await click(b, 'tab-query');
+      await b.waitUntil(async () => (await (await tid(b, 'soql')).getValue()) === 'SELECT Name, Description, Owner.Name FROM Account LIMIT 60',
+        { timeout: 10000, timeoutMsg: 'the query text did not survive the restart' });
+      await click(b, 'tab-token');
       await click(b, 'refresh-token');
       await (await tid(b, 'token-history')).waitForExist({ timeout: 10000 });
       assert.match(await text(b, 'token-history'), /refresh_token\s*\d+ ms\s*ok/);
       await shot(b, '08-after-restart');
+    });
+  });
+
+  test('work kept: scroll position, the Request tab; the field picker; Save as through the dialog', async () => {
+    await withApp('work-kept', async (b) => {
+      await click(b, 'profile-salesforce-prod');
+      await click(b, 'tab-query');
+      await type(b, '[data-testid="soql"]', 'SELECT Id, Name FROM Account');
+      await click(b, 'run-query');
+      await waitText(b, 'query-summary', /4900 rows/);
+      await b.execute(() => { const s = document.querySelector('[data-testid="result-scroll"]'); s.scrollTop = 28 * 1500; s.dispatchEvent(new Event('scroll')); });
+      await b.waitUntil(async () => (await b.execute(() => document.querySelector('[data-testid="result-row"]')?.children[0].textContent)) !== '1', { timeout: 5000 });
+      const firstShown = () => b.execute(() => {
+        const top = document.querySelector('[data-testid="result-scroll"]').getBoundingClientRect().top + 40;
+        const rows = Array.from(document.querySelectorAll('[data-testid="result-row"]')).filter((r) => r.getBoundingClientRect().top >= top);
+        return rows[0]?.children[0].textContent;
+      });
+      const before = await firstShown();
+      assert.ok(Number(before) > 1400, `scrolled to row ${before}`);
+      await click(b, 'tab-request');
+      await click(b, 'tab-query');
+      await b.waitUntil(async () => (await firstShown()) === before, { timeout: 5000, timeoutMsg: 'the scroll position was lost' });
+
+      // The field picker: the FROM object's fields as a checklist, a reference one level down.
+      await type(b, '[data-testid="soql"]', 'SELECT Id FROM Account WHERE Name != null');
+      await click(b, 'field-picker-toggle');
+      await click(b, 'field-Name');
+      assert.equal(await (await tid(b, 'soql')).getValue(), 'SELECT Id, Name FROM Account WHERE Name != null');
+      await type(b, '[data-testid="field-filter"]', 'desc');
+      assert.equal((await b.$$('[data-testid="field-picker"] input[type="checkbox"]')).length, 1, 'the filter leaves Description');
+      await click(b, 'field-Description');
+      await shot(b, '08g-field-picker');
+      await type(b, '[data-testid="field-filter"]', 'owner');
+      await click(b, 'open-Owner');
+      await click(b, 'field-Owner.Name');
+      assert.equal(await (await tid(b, 'soql')).getValue(), 'SELECT Id, Name, Description, Owner.Name FROM Account WHERE Name != null');
+      await click(b, 'toggle-theme');
+      await shot(b, '08h-field-picker-dark');
+      await click(b, 'toggle-theme');
+      await click(b, 'field-Owner.Name');
+      assert.equal(await (await tid(b, 'soql')).getValue(), 'SELECT Id, Name, Description FROM Account WHERE Name != null', 'a second click removes it');
+      await click(b, 'field-picker-toggle');
+
+      // Save as…: the system's save dialog, answered by typing a path; BOM and guard as set.
+      await type(b, '[data-testid="soql"]', 'SELECT Name, Description FROM Account LIMIT 12');
+      await click(b, 'run-query');
+      await waitText(b, 'query-summary', /12 rows/);
+      const target = join(home.home, 'chosen-by-the-user.csv');
+      await click(b, 'save-csv-as');
+      await answerSaveDialog('Save exported results', target);
+      await waitText(b, 'exported', /chosen-by-the-user\.csv$/);
+      const csv = readFileSync(target, 'utf8');
+      assert.ok(csv.startsWith('\ufeffName,Description\r\n'), 'a byte-order mark, then the header');
+      assert.match(csv, /\r\nAccount 000002,"'=HYPERLINK\(/, 'the formula cell is guarded');
+      // Both switched off: the raw bytes.
+      await click(b, 'csv-bom');
+      await click(b, 'csv-guard');
+      const raw = join(home.home, 'raw.csv');
+      await click(b, 'save-csv-as');
+      await answerSaveDialog('Save exported results', raw);
+      await waitText(b, 'exported', /raw\.csv$/);
+      const rawCsv = readFileSync(raw, 'utf8');
+      assert.ok(rawCsv.startsWith('Name,Description\r\n'), 'no byte-order mark');
+      assert.match(rawCsv, /\r\nAccount 000002,"=HYPERLINK\(/, 'the cell as the org has it');
+      await click(b, 'csv-bom');
+      await click(b, 'csv-guard');
+
+      // The Request tab keeps its request and answer across tab changes.
+      await click(b, 'tab-request');
+      await type(b, '[data-testid="request-url"]', '/services/data/v60.0/sobjects');
+      await click(b, 'send-request');
+      await waitText(b, 'response-status', /^HTTP 200/);
+      await click(b, 'tab-query');
+      await click(b, 'tab-request');
+      assert.equal(await (await tid(b, 'request-url')).getValue(), '/services/data/v60.0/sobjects');
+      assert.match(await text(b, 'response-status'), /^HTTP 200/, 'the answer is still shown');
+      await shot(b, '08i-request-kept');
     });
   });
 
@@ -289,6 +370,7 @@ describe('Salesforce through the login window', () => {
       await shot(b, '08e-token-refused-dark-zh');
       await runQuery('SELECT Id FROM Account LIMIT 5');
       await b.waitUntil(async () => /^服务商拒绝了该(授权|令牌)$/.test(await text(b, 'error-headline')), { timeout: 20000, timeoutMsg: 'no Chinese headline' });
+      assert.match(await text(b, 'error-hint'), /[\u4e00-\u9fff]/, 'the hint is in Chinese too');
       await shot(b, '08f-error-dark-zh');
       await click(b, 'toggle-theme');
       await click(b, 'toggle-language');

@@ -209,3 +209,29 @@ export async function loginWindow(browser, main) {
   await browser.switchToWindow(handle);
   return handle;
 }
+
+const x = (args) => new Promise((ok, fail) => {
+  const p = spawn('xdotool', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (err += d));
+  p.once('error', fail);
+  p.once('exit', (code) => (code === 0 ? ok(out.trim()) : fail(new Error(`xdotool ${args.join(' ')} failed (${code}): ${err}`))));
+});
+
+/** Answers the app's native save dialog (GTK's file chooser, a window WebDriver cannot see) the
+ *  way a user does: waits for it by its title, types the full path into its name field, Enter. */
+export async function answerSaveDialog(title, path) {
+  let id = '';
+  for (let i = 0; i < 100 && !id; i++) {
+    id = (await x(['search', '--onlyvisible', '--name', title]).catch(() => '')).split('\n')[0];
+    if (!id) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!id) throw new Error(`no window titled "${title}" appeared`);
+  await new Promise((r) => setTimeout(r, 500)); // the chooser fills its name field after mapping
+  await x(['windowfocus', '--sync', id]);
+  await x(['key', '--clearmodifiers', 'ctrl+a']);
+  await x(['type', '--delay', '10', path]);
+  await x(['key', 'Return']);
+}

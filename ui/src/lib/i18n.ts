@@ -208,6 +208,9 @@ const en = {
   'nav.refused': 'token refused',
   'query.schema': 'Refresh schema',
   'query.schema.help': "Reload the org's objects and fields for completion (Ctrl+Space).",
+  'query.fields': 'Fields',
+  'query.fields.filter': 'Filter fields…',
+  'query.picker.no_select': 'The field picker needs a query of the form “SELECT … FROM Object”.',
 } as const;
 
 export type Key = keyof typeof en;
@@ -417,6 +420,9 @@ const zh: Record<Key, string> = {
   'nav.refused': '令牌被拒',
   'query.schema': '刷新架构',
   'query.schema.help': '重新加载组织的对象和字段，用于自动补全 (Ctrl+Space)。',
+  'query.fields': '字段',
+  'query.fields.filter': '筛选字段…',
+  'query.picker.no_select': '字段选择器需要 “SELECT … FROM 对象” 形式的查询。',
 };
 
 const dictionaries: Record<Lang, Record<Key, string>> = { en, 'zh-CN': zh };
@@ -425,6 +431,87 @@ const dictionaries: Record<Lang, Record<Key, string>> = { en, 'zh-CN': zh };
 export function translate(lang: Lang, key: Key, vars: Record<string, string | number> = {}): string {
   const text = dictionaries[lang][key] ?? en[key];
   return text.replace(/\{(\w+)\}/g, (_, name: string) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+/**
+ * Hints in languages other than English, by the provider's error code (`provider:<code>`) or,
+ * when the provider named none, by OAuth Desk's error code. English shows the core's own hint,
+ * which can say more (it knows the grant); a code with no entry here shows that hint too.
+ */
+const hints: Partial<Record<Lang, Record<string, string>>> = {
+  'zh-CN': {
+    // OAuth token and authorize errors (RFC 6749 §4.1.2.1, §5.2) and Salesforce's own
+    'provider:invalid_grant': '服务商拒绝了授权码、刷新令牌或用户名密码：授权码只能使用一次且很快过期，刷新令牌可能已过期或被撤销。请重新登录；密码授权请检查用户名和密码（Salesforce 需在密码后紧接安全令牌）。',
+    'provider:invalid_client': '请检查客户端 ID 和密钥，以及客户端的认证方式（HTTP Basic 或请求体）。',
+    'provider:invalid_client_id': '请检查连接的应用的使用者密钥（客户端 ID）。',
+    'provider:unauthorized_client': '该客户端不允许使用此授权方式；请在服务商的客户端设置中启用。',
+    'provider:unsupported_grant_type': '该服务商或客户端不支持此授权方式；请改用登录窗口登录，或在客户端设置中启用。',
+    'provider:invalid_scope': '只请求该客户端被允许的权限范围 (scope)。',
+    'provider:invalid_request': '缺少必需参数或参数格式错误；请检查配置。',
+    'provider:access_denied': '用户或服务商拒绝了授权；请重新登录并同意授权。',
+    'provider:redirect_uri_mismatch': '重定向 URI 必须与服务商处登记的回调地址逐字一致。',
+    'provider:inactive_user': '该用户或组织已停用；请联系其管理员。',
+    'provider:inactive_org': '该用户或组织已停用；请联系其管理员。',
+    'provider:rate_limit_exceeded': '短时间内登录次数过多；请稍等一分钟再试。',
+    'provider:login_required': '去掉 prompt=none，以交互方式登录。',
+    'provider:consent_required': '去掉 prompt=none，以交互方式登录。',
+    'provider:interaction_required': '去掉 prompt=none，以交互方式登录。',
+    'provider:invalid_token': '令牌已过期或被撤销：请刷新令牌或重新登录。',
+    // Salesforce REST errorCode
+    'provider:INVALID_SESSION_ID': '会话已过期或被撤销：请刷新令牌或重新登录。',
+    'provider:Bad_OAuth_Token': '会话已过期或被撤销：请刷新令牌或重新登录。',
+    'provider:MALFORMED_QUERY': 'SOQL 语法有误；请查看所指位置附近的语法。',
+    'provider:INVALID_FIELD': '查询中的某个字段在该对象上不存在，或当前用户不可见。',
+    'provider:INVALID_TYPE': '该对象不存在，或当前用户不可见。',
+    'provider:REQUEST_LIMIT_EXCEEDED': '组织当天的 API 调用额度已用完；请等待或申请更多额度。',
+    'provider:API_DISABLED_FOR_ORG': '该组织的版本不包含 API 访问权限。',
+    'provider:INSUFFICIENT_ACCESS': '当前用户没有执行此操作的权限。',
+    'provider:INSUFFICIENT_ACCESS_OR_READONLY': '当前用户没有执行此操作的权限。',
+    'provider:NOT_FOUND': '请检查 URL 和 API 版本。',
+    // WeChat errcode (全局返回码)
+    'provider:-1': '微信系统繁忙：请稍后再试。',
+    'provider:40001': '请检查配置中的 AppSecret（或令牌无效：请重新登录）。',
+    'provider:40125': '请检查配置中的 AppSecret。',
+    'provider:40003': '该 openid 不属于此 AppID：请用此配置重新登录。',
+    'provider:40013': '请检查配置中的 AppID。',
+    'provider:40014': '访问令牌无效：请重新登录。',
+    'provider:40029': '微信授权码只能使用一次：请重新登录获取新的 code。',
+    'provider:40163': '微信授权码只能使用一次：请重新登录获取新的 code。',
+    'provider:40030': '刷新令牌无效：请重新登录。',
+    'provider:41001': '缺少必需参数；请检查配置。',
+    'provider:41002': '缺少必需参数；请检查配置。',
+    'provider:41003': '缺少必需参数；请检查配置。',
+    'provider:41004': '缺少必需参数；请检查配置。',
+    'provider:42001': '访问令牌已过期：请刷新。',
+    'provider:42002': '刷新令牌已过期（有效期 30 天）：请重新登录。',
+    'provider:42003': '授权码已过期（公众号 5 分钟，网站应用 10 分钟）：请重新登录。',
+    'provider:42007': '用户修改了微信密码：请重新登录。',
+    'provider:43001': '此接口需要使用 GET 请求。',
+    'provider:48001': '当前授权范围无权调用此接口：读取用户信息需以 snsapi_userinfo 登录。',
+    'provider:10003': '重定向 URI 的域名未登记到此 AppID。',
+    'provider:10005': '此 AppID 没有所请求授权范围的权限。',
+    // OAuth Desk's own codes, when no provider code says more
+    not_signed_in: '请先在“登录”页登录。',
+    state_mismatch: '该回调属于另一次登录（或是伪造的）：请重新开始登录。',
+    access_denied: '用户或服务商拒绝了授权；请重新登录并同意授权。',
+    missing_code: '请确认复制了完整的重定向地址，然后重新登录。',
+    token_rejected: '令牌已过期或被撤销：请刷新令牌或重新登录。',
+    timeout: '服务器没有及时响应；请检查网络或代理后重试。',
+    connection_failed: '请检查主机名、网络和代理设置 (HTTPS_PROXY / NO_PROXY)。',
+    response_too_large: '响应超过了 OAuth Desk 的上限；请缩小查询范围（如加 LIMIT）。',
+    storage: '无法读写本地数据或系统密钥环；请确认密钥环已解锁。',
+  },
+};
+
+/** The hint to show for an error in `lang` (see `hints`); null when there is none. */
+export function hintFor(lang: Lang, error: { code: string; hint?: string | null; provider?: { code: string } | null }): string | null {
+  const own = hints[lang];
+  if (own) {
+    const byProvider = error.provider ? own[`provider:${error.provider.code}`] : undefined;
+    if (byProvider) return byProvider;
+    if (!error.provider && own[error.code]) return own[error.code];
+  }
+  return error.hint ?? null;
 }
 
 export const KEYS = Object.keys(en) as Key[];

@@ -101,7 +101,7 @@ export const exportWrite = (fileName: string, contents: string) => call<string>(
 export const exportSave = (fileName: string, contents: string) => call<string | null>('export_save', { fileName, contents });
 /** What the UI keeps per profile across restarts (query text, last request). */
 export const workspaceGet = (profileId: string) => call<JsonValue>('workspace_get', { profileId });
-export const workspaceSet = (profileId: string, value: JsonValue) => call<void>('workspace_set', { profileId, value });
+export const workspaceSet = (profileId: string, part: 'soql' | 'request', value: JsonValue) => call<void>('workspace_set', { profileId, part, value });
 
 /** The core's events: a token changed (also by an automatic renewal), an exchange was recorded. */
 export function onDeskEvent(handler: (e: DeskEvent) => void): Promise<UnlistenFn> {

@@ -11,3 +11,17 @@ export function parseHeaders(text: string): [string, string][] {
   }
   return out;
 }
+
+/** Header names whose values are credentials: never written to disk. */
+const CREDENTIAL = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|x-csrf-token)$/i;
+
+/** The header text without credential lines, for keeping across restarts. */
+export function persistableHeaders(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => {
+      const i = line.indexOf(':');
+      return i <= 0 || !CREDENTIAL.test(line.slice(0, i).trim());
+    })
+    .join('\n');
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apply, context, follow, suggest, tokenize, type Describe } from './soql';
+import { apply, context, follow, suggest, tokenize, type Describe, selectList, toggleField } from './soql';
 
 const account: Describe = {
   name: 'Account',
@@ -55,5 +55,28 @@ describe('completion', () => {
   });
   it('replaces the word at the caret', () => {
     expect(apply('SELECT Na FROM Account', 9, 'Name')).toEqual({ text: 'SELECT Name FROM Account', caret: 11 });
+  });
+});
+
+describe('field picker', () => {
+  it('reads the outer select list, sub-queries as one item', () => {
+    const q = "SELECT Id, Name, (SELECT Id, LastName FROM Contacts), Owner.Name FROM Account WHERE Name = 'from, select' ORDER BY Name";
+    const l = selectList(q)!;
+    expect(l.object).toBe('Account');
+    expect(l.items.map((i) => i.text)).toEqual(['Id', 'Name', '(SELECT Id, LastName FROM Contacts)', 'Owner.Name']);
+    expect(selectList('SELECT Id FROM')).toBeNull();
+    expect(selectList('not a query')).toBeNull();
+  });
+  it('adds a field at the end of the list and leaves the rest as typed', () => {
+    expect(toggleField('SELECT Id,\n  Name\nFROM Account LIMIT 5', 'Industry')).toBe('SELECT Id,\n  Name, Industry\nFROM Account LIMIT 5');
+    expect(toggleField('SELECT FROM Account', 'Id')).toBe('SELECT Id FROM Account');
+    expect(toggleField('select id from Contact where Name != null', 'Account.Name')).toBe('select id, Account.Name from Contact where Name != null');
+  });
+  it('removes a field (any case), its comma too, and never the last one', () => {
+    expect(toggleField('SELECT Id, Name, Industry FROM Account', 'name')).toBe('SELECT Id, Industry FROM Account');
+    expect(toggleField('SELECT Id, Name FROM Account', 'Id')).toBe('SELECT Name FROM Account');
+    expect(toggleField('SELECT Id, Name FROM Account', 'Name')).toBe('SELECT Id FROM Account');
+    expect(toggleField('SELECT Id FROM Account', 'Id')).toBe('SELECT Id FROM Account');
+    expect(toggleField('SELECT Id, (SELECT Name FROM Contacts) FROM Account', 'Name')).toBe('SELECT Id, (SELECT Name FROM Contacts), Name FROM Account');
   });
 });

@@ -99,7 +99,7 @@ export function context(text: string, caret: number): Context {
   return { kind: 'field', object, path: parts, prefix };
 }
 
-export interface DescribeField { name: string; type?: string; relationshipName?: string | null; referenceTo?: string[] }
+export interface DescribeField { name: string; label?: string; type?: string; relationshipName?: string | null; referenceTo?: string[] }
 export interface Describe { name: string; fields: DescribeField[]; childRelationships?: { relationshipName: string | null; childSObject: string }[] }
 
 /** The object behind a name: itself, or the child object of a relationship name (`Contacts` in a
@@ -160,4 +160,66 @@ export function apply(text: string, caret: number, insert: string): { text: stri
   const start = caret - word.length;
   const out = text.slice(0, start) + insert + text.slice(caret);
   return { text: out, caret: start + insert.length };
+}
+
+/** One item of the top-level select list: its text and where it sits. */
+export interface SelectItem { text: string; start: number; end: number }
+
+/** The outer query's select list (sub-queries are single items) and the object after its FROM;
+ *  null when the text has no top-level `SELECT … FROM Object`. Strings and parentheses respected. */
+export function selectList(text: string): { object: string; items: SelectItem[]; end: number } | null {
+  let depth = 0;
+  let select = -1;
+  const items: SelectItem[] = [];
+  let itemStart = -1;
+  const push = (end: number) => {
+    const raw = text.slice(itemStart, end);
+    const lead = raw.length - raw.trimStart().length;
+    const t = raw.trim();
+    if (t) items.push({ text: t, start: itemStart + lead, end: itemStart + lead + t.length });
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "'") {
+      for (i++; i < text.length && text[i] !== "'"; i += text[i] === '\\' ? 2 : 1);
+      continue;
+    }
+    if (c === '(') { depth++; continue; }
+    if (c === ')') { depth--; continue; }
+    if (depth !== 0 || !/[A-Za-z]/.test(c) || (i > 0 && /[A-Za-z0-9_.]/.test(text[i - 1]))) {
+      if (depth === 0 && c === ',' && select >= 0) { push(i); itemStart = i + 1; }
+      continue;
+    }
+    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i))![0].toLowerCase();
+    if (select < 0 && word === 'select') { select = i; itemStart = i + 6; i += 5; continue; }
+    if (select >= 0 && word === 'from') {
+      push(i);
+      const m = /^from\s+([A-Za-z_][A-Za-z0-9_]*)/i.exec(text.slice(i));
+      if (!m) return null;
+      return { object: m[1], items, end: items.length ? items[items.length - 1].end : select + 6 };
+    }
+    i += word.length - 1;
+  }
+  return null;
+}
+
+/** The query with `field` added to the outer select list, or removed when it is there (the
+ *  rest of the text untouched). The last item is never removed: a query needs one field. */
+export function toggleField(text: string, field: string): string {
+  const list = selectList(text);
+  if (!list) return text;
+  const at = list.items.findIndex((it) => it.text.toLowerCase() === field.toLowerCase());
+  if (at < 0) {
+    const sep = list.items.length ? ', ' : ' ';
+    return text.slice(0, list.end) + sep + field + text.slice(list.end);
+  }
+  if (list.items.length === 1) return text;
+  const it = list.items[at];
+  // Remove the item with the comma before it (or after it, for the first item).
+  if (at > 0) {
+    const prev = list.items[at - 1];
+    return text.slice(0, prev.end) + text.slice(it.end);
+  }
+  const next = list.items[1];
+  return text.slice(0, it.start) + text.slice(next.start);
 }
