@@ -1,7 +1,7 @@
 //! What each command does: read the arguments, call the core, print the result.
 
 use crate::output::{self, print_json};
-use crate::{Cli, Command, LoginCommand, ProfileCommand, SecretsArg};
+use crate::{Cli, Command, KeyCommand, LoginCommand, ProfileCommand, SecretsArg};
 use clap::Args;
 use oauth_desk_core::error::printable;
 use oauth_desk_core::providers::salesforce::SalesforceApi;
@@ -166,6 +166,7 @@ pub async fn run(desk: &Desk, cli: Cli) -> Result<()> {
     match cli.command {
         Command::Profile(cmd) => profile(desk, *cmd),
         Command::Login(cmd) => login(desk, *cmd).await,
+        Command::Key(cmd) => key(desk, *cmd),
         Command::Refresh(n) => {
             let p = desk.find(&n.name)?;
             let session = desk.session(&p)?;
@@ -266,7 +267,7 @@ fn profile(desk: &Desk, cmd: ProfileCommand) -> Result<()> {
             let s = read_stdin_secrets(fields.client_secret_stdin, &secrets)?;
             desk.save(&p)?;
             if forget_secrets {
-                for key in [SecretKey::ClientSecret, SecretKey::Password, SecretKey::SecurityToken] {
+                for key in [SecretKey::ClientSecret, SecretKey::Password, SecretKey::SecurityToken, SecretKey::PrivateKey] {
                     desk.set_secret(&p, key, None)?;
                 }
             }
@@ -307,6 +308,7 @@ fn profile(desk: &Desk, cmd: ProfileCommand) -> Result<()> {
                     "client_secret": stored(SecretKey::ClientSecret)?,
                     "password": stored(SecretKey::Password)?,
                     "security_token": stored(SecretKey::SecurityToken)?,
+                    "private_key": stored(SecretKey::PrivateKey)?,
                     "token": stored(SecretKey::Token)?,
                 },
                 "secret_store": desk.secret_store().describe(),
@@ -372,6 +374,16 @@ async fn login(desk: &Desk, cmd: LoginCommand) -> Result<()> {
             if remember {
                 store_secrets(desk, &p, &StdinSecrets { client_secret: None, ..s })?;
             }
+            warn_if_volatile(desk);
+            output::login_result(&p, &t, json, session.now())
+        }
+        LoginCommand::Jwt { name, key_file, json } => {
+            let p = desk.find(&name)?;
+            if let Some(file) = key_file {
+                desk.import_private_key(&p, &read_key_file(&file)?)?;
+            }
+            let session = desk.session(&p)?;
+            let t = session.grant_jwt_bearer().await?;
             warn_if_volatile(desk);
             output::login_result(&p, &t, json, session.now())
         }
@@ -482,4 +494,54 @@ async fn send_request(desk: &Desk, args: RequestArgs) -> Result<()> {
             .at(&response.endpoint));
     }
     Ok(())
+}
+
+fn read_key_file(file: &std::path::Path) -> Result<Secret> {
+    let text = if file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| Error::invalid_input(format!("cannot read standard input: {e}")))?;
+        s
+    } else {
+        std::fs::read_to_string(file).map_err(|e| {
+            Error::invalid_input(format!("cannot read the key file {}: {e}", file.display())).with_hint("give the path of the PEM key file")
+        })?
+    };
+    Ok(Secret::new(text))
+}
+
+fn key(desk: &Desk, cmd: KeyCommand) -> Result<()> {
+    match cmd {
+        KeyCommand::Create { name, cert_out, force } => {
+            let p = desk.find(&name)?;
+            if !force && desk.has_secret(&p, SecretKey::PrivateKey)? {
+                return Err(Error::invalid_input(format!("profile `{name}` already has a private key"))
+                    .with_hint("add --force to replace it (the connected app then needs the new certificate)"));
+            }
+            if !force && cert_out.exists() {
+                return Err(Error::invalid_input(format!("{} exists", cert_out.display()))
+                    .with_hint("choose another file, or add --force to overwrite it"));
+            }
+            let cert = desk.create_private_key(&p)?;
+            oauth_desk_core::storage::write_atomically(&cert_out, cert.as_bytes())?;
+            warn_if_volatile(desk);
+            println!("{}", cert_out.display());
+            eprintln!(
+                "Created an RSA 2048 key for `{name}` (in the keyring) and its certificate.\n\
+                 Salesforce: Setup > App Manager > the connected app > Edit > Enable OAuth Settings >\n\
+                 Use digital signatures: upload {}. Then Manage > Edit Policies: Permitted Users =\n\
+                 \"Admin approved users are pre-authorized\", and add the user's profile or a permission set.\n\
+                 Then: oauth-desk login jwt {name}",
+                cert_out.display()
+            );
+            Ok(())
+        }
+        KeyCommand::Import { name, file } => {
+            let p = desk.find(&name)?;
+            desk.import_private_key(&p, &read_key_file(&file)?)?;
+            warn_if_volatile(desk);
+            eprintln!("Imported the private key of `{name}` into the keyring.");
+            Ok(())
+        }
+    }
 }

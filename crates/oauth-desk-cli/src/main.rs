@@ -60,6 +60,9 @@ pub enum Command {
     /// Sign in with a grant: password, client credentials, a pasted redirect or code, or the system browser.
     #[command(subcommand)]
     Login(Box<LoginCommand>),
+    /// Keys for the JWT bearer grant: create one with its certificate, or import a PEM key.
+    #[command(subcommand)]
+    Key(Box<KeyCommand>),
     /// Get a new access token now (refresh token, or the grant that made it).
     Refresh(NameArg),
     /// Show the current token: expiry, scopes, decoded JWTs. Secrets are masked unless --show-secrets.
@@ -110,6 +113,22 @@ pub enum Command {
     /// Print the manual page (roff): `oauth-desk manpage | man -l -`.
     #[command(hide = true)]
     Manpage,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Create an RSA 2048 key (kept in the keyring) and a self-signed certificate for the connected app.
+    Create {
+        name: String,
+        /// Where to write the certificate (PEM) to upload.
+        #[arg(long, value_name = "FILE")]
+        cert_out: PathBuf,
+        /// Replace the profile's key and an existing certificate file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Import a PEM private key (PKCS#8 or PKCS#1 RSA, or P-256) into the keyring; `-` reads standard input.
+    Import { name: String, file: PathBuf },
 }
 
 #[derive(Args, Debug)]
@@ -192,6 +211,16 @@ pub enum LoginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// JWT bearer grant (RFC 7523; Salesforce's JWT bearer flow): an assertion signed with the
+    /// profile's private key for its username. Renews by itself when the token expires.
+    Jwt {
+        name: String,
+        /// Import this PEM private key into the keyring first (`-` for standard input).
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Client credentials grant (generic; Salesforce on a My Domain host).
     ClientCredentials {
         name: String,
@@ -243,9 +272,13 @@ impl Command {
             Command::Login(l) => match l.as_ref() {
                 LoginCommand::Password { name, .. }
                 | LoginCommand::ClientCredentials { name, .. }
+                | LoginCommand::Jwt { name, .. }
                 | LoginCommand::Url { name, .. }
                 | LoginCommand::Paste { name, .. }
                 | LoginCommand::Browser { name, .. } => Some(name),
+            },
+            Command::Key(k) => match k.as_ref() {
+                KeyCommand::Create { name, .. } | KeyCommand::Import { name, .. } => Some(name),
             },
             Command::Refresh(n) | Command::Logout(n) | Command::Versions(n) | Command::Identity(n) | Command::Check(n) => Some(&n.name),
             Command::Token { name, .. }

@@ -374,3 +374,40 @@ async fn trace_and_har_show_every_exchange_with_secrets_masked() {
     let out = desk.run(&["identity", "sf"], "").await;
     assert!(out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("> GET"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_bearer_with_a_created_key_renews_by_itself() {
+    let (em, srv) = salesforce::start(salesforce::Config { accounts: 50, ..Default::default() }, 0).await.unwrap();
+    let desk = Desk::new("sf-jwt");
+    salesforce_profile(&desk, &srv.base_url()).await;
+    let cert = desk.dir.path().join("server.crt");
+
+    // A certificate is not a key; a missing key says how to get one.
+    std::fs::write(desk.dir.path().join("not-a-key.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").unwrap();
+    let e = desk.fails(&["key", "import", "sf", desk.dir.path().join("not-a-key.pem").to_str().unwrap()], "", 2).await;
+    assert!(e.contains("certificate, not a private key"), "{e}");
+    let e = desk.fails(&["login", "jwt", "sf"], "", 3).await;
+    assert!(e.contains("no private key") && e.contains("create a key"), "{e}");
+
+    let out = desk.ok(&["key", "create", "sf", "--cert-out", cert.to_str().unwrap()], "").await;
+    assert!(out.trim().ends_with("server.crt"), "{out}");
+    let pem = std::fs::read_to_string(&cert).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(!desk.profiles_file().contains("PRIVATE KEY"), "the key is in the keyring, not the profile file");
+    let again = desk.fails(&["key", "create", "sf", "--cert-out", cert.to_str().unwrap()], "", 2).await;
+    assert!(again.contains("already has a private key") && again.contains("--force"), "{again}");
+
+    // The admin uploads the certificate to the connected app; the CLI signs in as the user.
+    let r = reqwest::Client::new().post(format!("{}/__emulator/jwt-certificate", srv.base_url())).body(pem).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let out = desk.ok(&["login", "jwt", "sf"], "").await;
+    assert!(out.contains("jwt_bearer") || out.contains("JWT bearer"), "{out}");
+    let q = desk.ok(&["query", "sf", "SELECT Id FROM Account LIMIT 3", "--format", "csv", "--quiet"], "").await;
+    assert_eq!(q.lines().count(), 4);
+
+    // The org ends the session: the next command signs a new assertion, no user action.
+    em.expire_sessions();
+    let q = desk.ok(&["query", "sf", "SELECT Id FROM Account LIMIT 3", "--format", "csv", "--quiet"], "").await;
+    assert_eq!(q.lines().count(), 4);
+    assert_eq!(em.stats().token_requests.get("urn:ietf:params:oauth:grant-type:jwt-bearer"), Some(&2));
+}

@@ -24,6 +24,8 @@ use tokio::sync::broadcast;
 pub const ENV_CLIENT_SECRET: &str = "OAUTH_DESK_CLIENT_SECRET";
 pub const ENV_PASSWORD: &str = "OAUTH_DESK_PASSWORD";
 pub const ENV_SECURITY_TOKEN: &str = "OAUTH_DESK_SECURITY_TOKEN";
+/// A PEM private key for the JWT bearer grant (CI keeps it in its secret store, not a keyring).
+pub const ENV_PRIVATE_KEY: &str = "OAUTH_DESK_PRIVATE_KEY";
 
 /// What subscribers hear about.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -233,7 +235,7 @@ impl Desk {
         copy.name = new_name.to_string();
         copy.validate()?;
         let mut copied = Vec::new();
-        for key in [SecretKey::ClientSecret, SecretKey::Password, SecretKey::SecurityToken] {
+        for key in [SecretKey::ClientSecret, SecretKey::Password, SecretKey::SecurityToken, SecretKey::PrivateKey] {
             if let Some(v) = self.secrets.get(&original.id, key)? {
                 self.secrets.set(&copy.id, key, &v)?;
                 copied.push(key);
@@ -260,6 +262,21 @@ impl Desk {
         Ok(())
     }
 
+    /// Keeps a PEM private key for the JWT bearer grant, once it has been read as a signing key
+    /// (a certificate, an encrypted key or garbage is refused, saying which).
+    pub fn import_private_key(&self, profile: &Profile, pem: &Secret) -> Result<()> {
+        crate::assertion::signing_key(pem)?;
+        self.set_secret(profile, SecretKey::PrivateKey, Some(pem))
+    }
+
+    /// A new RSA key for the JWT bearer grant, kept with the profile; returns the self-signed
+    /// certificate (PEM) to upload to the connected app. Replaces a key the profile had.
+    pub fn create_private_key(&self, profile: &Profile) -> Result<String> {
+        let (key, cert) = crate::assertion::generate_key_and_certificate(&format!("OAuth Desk {}", profile.name))?;
+        self.set_secret(profile, SecretKey::PrivateKey, Some(&key))?;
+        Ok(cert)
+    }
+
     pub fn has_secret(&self, profile: &Profile, key: SecretKey) -> Result<bool> {
         Ok(self.secrets.get(&profile.id, key)?.is_some())
     }
@@ -276,6 +293,7 @@ impl Desk {
             client_secret: pick(ENV_CLIENT_SECRET, SecretKey::ClientSecret)?,
             password: pick(ENV_PASSWORD, SecretKey::Password)?,
             security_token: pick(ENV_SECURITY_TOKEN, SecretKey::SecurityToken)?,
+            private_key: pick(ENV_PRIVATE_KEY, SecretKey::PrivateKey)?,
         })
     }
 

@@ -53,6 +53,11 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         crate::hints::token_error(grant, error, description).to_string()
     }
 
+    /// The `aud` of a JWT bearer assertion: who checks it. Standard: the token endpoint.
+    fn jwt_audience(&self, endpoints: &Endpoints) -> Result<String> {
+        Ok(endpoints.require(&endpoints.token, "token URL")?.to_string())
+    }
+
     /// The client as the token endpoint sees it.
     fn client<'a>(&self, client_id: &'a str, secrets: &'a ProfileSecrets) -> Client<'a> {
         Client { id: client_id, secret: secrets.client_secret.as_ref(), auth: self.client_auth() }

@@ -17,6 +17,9 @@ pub fn token_error(grant: Grant, error: &str, description: Option<&str>) -> &'st
         }
         (Grant::RefreshToken, "invalid_grant") => "the refresh token was refused: sign in again",
         (Grant::Password, "invalid_grant") => "check the username and password",
+        (Grant::JwtBearer, "invalid_grant") => {
+            "the assertion was refused: check that the provider holds this key's public half, and the subject (username) and audience"
+        }
         (_, "invalid_client") | (_, "unauthorized_client") => {
             "check the client id and secret, and how the client authenticates (HTTP Basic or in the body)"
         }

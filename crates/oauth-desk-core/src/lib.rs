@@ -16,6 +16,7 @@
 //! Time comes from a [`Clock`], HTTP from a [`Transport`], secrets from a
 //! [`storage::SecretStore`]; tests replace each ([`testing::MockTransport`], [`ManualClock`]).
 
+pub mod assertion;
 pub mod clock;
 pub mod desk;
 pub mod dialect;

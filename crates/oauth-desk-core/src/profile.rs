@@ -302,6 +302,8 @@ pub struct ProfileSecrets {
     pub password: Option<Secret>,
     /// Salesforce: appended to the password for the password grant.
     pub security_token: Option<Secret>,
+    /// PEM private key for JWT bearer assertions.
+    pub private_key: Option<Secret>,
 }
 
 pub fn new_profile_id() -> String {

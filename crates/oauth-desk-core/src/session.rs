@@ -428,6 +428,45 @@ impl Session {
         result
     }
 
+    /// RFC 7523 §2.1: an assertion signed with the profile's private key, `iss` the client id,
+    /// `sub` the profile's username, `aud` what the provider checks (the dialect says).
+    pub async fn grant_jwt_bearer(&self) -> Result<TokenSet> {
+        let started = self.now();
+        let result = async {
+            let obj = self.jwt_bearer_response().await?;
+            self.accept(obj, Grant::JwtBearer).await
+        }
+        .await;
+        self.record(Grant::JwtBearer, started, false, &result);
+        result
+    }
+
+    async fn jwt_bearer_response(&self) -> Result<Map<String, Value>> {
+        let setup = self.setup();
+        setup.dialect.check_grant(Grant::JwtBearer)?;
+        let subject = setup.profile.username.clone().filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+            Error::invalid_input("the JWT bearer grant needs the username to sign in as")
+                .with_hint("set the username on the profile")
+                .with_action(Action::EditProfile)
+        })?;
+        let key = setup.secrets.private_key.clone().filter(|k| !k.is_empty()).ok_or_else(|| {
+            Error::new(ErrorCode::NotSignedIn, format!("profile `{}` has no private key for the JWT bearer grant", setup.profile.name))
+                .with_hint("create a key and certificate (and upload the certificate to the connected app), or import the PEM key")
+                .with_action(Action::EditProfile)
+        })?;
+        let endpoints = self.endpoints().await?;
+        let audience = setup.dialect.jwt_audience(&endpoints)?;
+        let claims = crate::assertion::AssertionClaims {
+            issuer: &setup.profile.client_id,
+            subject: &subject,
+            audience: &audience,
+            now: self.now() / 1000,
+        };
+        let assertion = crate::assertion::jwt_bearer(&key, claims)?;
+        self.log.register_secret(&assertion, SecretKind::Assertion);
+        self.run_grant(&GrantInput::JwtBearer { assertion: &assertion }).await
+    }
+
     /// Checks, builds, sends and reads one token request.
     async fn run_grant(&self, input: &GrantInput<'_>) -> Result<Map<String, Value>> {
         let setup = self.setup();
@@ -581,7 +620,13 @@ impl Session {
             return Ok(current.refreshed(fresh));
         }
         let has_password = self.setup().secrets.password.is_some();
+        let has_key = self.setup().secrets.private_key.is_some();
         match current.grant {
+            // A new assertion, signed now: no user action.
+            Grant::JwtBearer if has_key => {
+                let obj = self.jwt_bearer_response().await?;
+                self.build_token(&obj, Grant::JwtBearer)
+            }
             Grant::ClientCredentials => {
                 let obj = self.run_grant(&GrantInput::ClientCredentials).await?;
                 self.build_token(&obj, Grant::ClientCredentials)

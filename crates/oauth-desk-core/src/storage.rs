@@ -317,6 +317,8 @@ pub enum SecretKey {
     ClientSecret,
     Password,
     SecurityToken,
+    /// A PEM private key that signs JWT bearer assertions.
+    PrivateKey,
     /// The whole token set, as JSON.
     Token,
     /// A sign-in in progress (state and PKCE verifier), for the paste flow across CLI runs.
@@ -329,16 +331,23 @@ impl SecretKey {
             SecretKey::ClientSecret => "client_secret",
             SecretKey::Password => "password",
             SecretKey::SecurityToken => "security_token",
+            SecretKey::PrivateKey => "private_key",
             SecretKey::Token => "token",
             SecretKey::PendingAuthorization => "pending_authorization",
         }
     }
     /// A secret of the profile itself (not a token or a sign-in in progress).
     pub fn is_profile_secret(self) -> bool {
-        matches!(self, SecretKey::ClientSecret | SecretKey::Password | SecretKey::SecurityToken)
+        matches!(self, SecretKey::ClientSecret | SecretKey::Password | SecretKey::SecurityToken | SecretKey::PrivateKey)
     }
-    pub const ALL: [SecretKey; 5] =
-        [SecretKey::ClientSecret, SecretKey::Password, SecretKey::SecurityToken, SecretKey::Token, SecretKey::PendingAuthorization];
+    pub const ALL: [SecretKey; 6] = [
+        SecretKey::ClientSecret,
+        SecretKey::Password,
+        SecretKey::SecurityToken,
+        SecretKey::PrivateKey,
+        SecretKey::Token,
+        SecretKey::PendingAuthorization,
+    ];
 }
 
 /// Secrets by profile id. Calls may block (D-Bus): async callers use `spawn_blocking`.

@@ -18,6 +18,8 @@ pub enum Grant {
     Password,
     RefreshToken,
     ClientCredentials,
+    /// RFC 7523 §2.1: a signed assertion (Salesforce's JWT bearer flow).
+    JwtBearer,
 }
 
 impl Grant {
@@ -27,6 +29,7 @@ impl Grant {
             Grant::Password => "password",
             Grant::RefreshToken => "refresh_token",
             Grant::ClientCredentials => "client_credentials",
+            Grant::JwtBearer => "jwt_bearer",
         }
     }
 }

@@ -42,6 +42,7 @@ fn secrets() -> ProfileSecrets {
         client_secret: Some(Secret::new(CLIENT_SECRET)),
         password: Some(Secret::new(PASSWORD)),
         security_token: Some(Secret::new(SECURITY_TOKEN)),
+        private_key: None,
     }
 }
 

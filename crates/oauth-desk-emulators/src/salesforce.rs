@@ -131,6 +131,10 @@ struct Inner {
     refresh: HashMap<String, (usize, String, bool)>,
     cursors: HashMap<String, Cursor>,
     stats: Stats,
+    /// The RSA public key (PKCS#1 DER) of the certificate uploaded to the connected app.
+    jwt_key: Option<Vec<u8>>,
+    /// Users who may not use the JWT bearer flow (not pre-authorized by an admin).
+    jwt_unapproved: std::collections::HashSet<String>,
 }
 
 #[derive(Clone)]
@@ -194,6 +198,8 @@ impl Emulator {
             .route("/__emulator/expire", post(admin_expire))
             .route("/__emulator/revoke-all", post(admin_revoke_all))
             .route("/__emulator/stats", get(admin_stats))
+            .route("/__emulator/jwt-certificate", post(admin_jwt_certificate))
+            .route("/__emulator/jwt-approval", post(admin_jwt_approval))
             .with_state(self.clone())
     }
 
@@ -448,6 +454,9 @@ impl Emulator {
 async fn token(State(em): State<Emulator>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
     let grant = form.get("grant_type").cloned().unwrap_or_default();
     em.count_token_request(&grant);
+    if grant == JWT_BEARER {
+        return jwt_bearer(&em, &headers, form.get("assertion").map(String::as_str).unwrap_or_default());
+    }
     let (client_id, client_secret) = client_auth(&headers, &form);
     if client_id.as_deref() != Some(em.config.client_id.as_str()) {
         return oauth_error("invalid_client_id", "client identifier invalid");
@@ -866,6 +875,83 @@ async fn admin_expire(State(em): State<Emulator>) -> Response {
 
 async fn admin_revoke_all(State(em): State<Emulator>) -> Response {
     em.revoke_all();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The JWT bearer flow as Salesforce runs it: the assertion verified with the connected app's
+/// certificate (RS256 only), then `iss` (consumer key), `aud` (this login host), `exp`, and
+/// whether the user (`sub`) is pre-authorized. No refresh token, no `issued_at`, no `signature`.
+fn jwt_bearer(em: &Emulator, headers: &HeaderMap, assertion: &str) -> Response {
+    use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+    let invalid = || oauth_error("invalid_grant", "invalid assertion");
+    let Ok(header) = decode_header(assertion) else { return invalid() };
+    let Some(key) = em.inner.lock().expect("state").jwt_key.clone() else { return invalid() };
+    if header.alg != Algorithm::RS256 {
+        return invalid();
+    }
+    let mut v = Validation::new(Algorithm::RS256);
+    v.validate_exp = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    let Ok(data) = decode::<Value>(assertion, &DecodingKey::from_rsa_der(&key), &v) else { return invalid() };
+    let claims = data.claims;
+    let text = |k: &str| claims.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    if text("iss") != em.config.client_id {
+        return oauth_error("invalid_client_id", "client identifier invalid");
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let aud = text("aud");
+    let aud_host = aud.trim_end_matches('/').split_once("://").map(|(_, h)| h).unwrap_or_default();
+    if aud_host != host {
+        return oauth_error("invalid_grant", "audience is invalid");
+    }
+    match claims.get("exp").and_then(Value::as_i64) {
+        Some(exp) if exp * 1000 > now_millis() => {}
+        _ => return oauth_error("invalid_grant", "expired authorization code"),
+    }
+    let sub = text("sub");
+    let user = em.config.users.iter().position(|u| u.username.eq_ignore_ascii_case(&sub));
+    let approved = !em.inner.lock().expect("state").jwt_unapproved.contains(&sub.to_ascii_lowercase());
+    match user {
+        Some(u) if approved => {
+            let mut body = em.issue(u, "api web openid", None, false, headers);
+            if let Some(o) = body.as_object_mut() {
+                o.remove("issued_at");
+                o.remove("signature");
+            }
+            sf_json(StatusCode::OK, body)
+        }
+        _ => oauth_error("invalid_grant", "user hasn't approved this consumer"),
+    }
+}
+
+/// `POST /__emulator/jwt-certificate` with an X.509 PEM: what an admin uploads to the connected
+/// app ("Use digital signatures").
+async fn admin_jwt_certificate(State(em): State<Emulator>, body: String) -> Response {
+    use base64::Engine;
+    let b64: String = body.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
+    let der = match base64::engine::general_purpose::STANDARD.decode(b64) {
+        Ok(d) if body.contains("BEGIN CERTIFICATE") => d,
+        _ => return (StatusCode::BAD_REQUEST, "not an X.509 PEM certificate").into_response(),
+    };
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) else {
+        return (StatusCode::BAD_REQUEST, "not an X.509 certificate").into_response();
+    };
+    em.inner.lock().expect("state").jwt_key = Some(cert.public_key().subject_public_key.data.to_vec());
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /__emulator/jwt-approval?user=…&approved=false`: whether a user is pre-authorized.
+async fn admin_jwt_approval(State(em): State<Emulator>, QueryParams(q): QueryParams<HashMap<String, String>>) -> Response {
+    let user = q.get("user").cloned().unwrap_or_default().to_ascii_lowercase();
+    let mut inner = em.inner.lock().expect("state");
+    if q.get("approved").map(String::as_str) == Some("false") {
+        inner.jwt_unapproved.insert(user);
+    } else {
+        inner.jwt_unapproved.remove(&user);
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -11,7 +11,7 @@ use crate::dialect::{unsupported, Dialect};
 use crate::error::{excerpt, Action, Error, ErrorCode, Result};
 use crate::hints;
 use crate::http_client::Http;
-use crate::oauth::{self, Authorization, Endpoints};
+use crate::oauth::{self, Authorization, Client, Endpoints, GrantInput};
 use crate::profile::{is_loopback, join_url, ClientAuth, ProfileSecrets, Provider, ProviderKind, SalesforceConfig};
 use crate::secret::Secret;
 use crate::session::Session;
@@ -82,8 +82,28 @@ fn token_hint(grant: Grant, error: &str, description: Option<&str>) -> String {
             "enable the client credentials flow on the connected app, choose its run-as user, and use the org's My Domain as login host"
                 .into()
         }
+        (Grant::JwtBearer, _) => jwt_bearer_hint(error, description).into(),
         (_, "invalid_client_id") => "check the connected app's consumer key (client id)".into(),
         _ => hints::token_error(grant, error, description).into(),
+    }
+}
+
+/// What to do about Salesforce's answers to a JWT bearer request (its descriptions are the clue).
+fn jwt_bearer_hint(error: &str, description: Option<&str>) -> &'static str {
+    let desc = description.unwrap_or("").to_ascii_lowercase();
+    if error == "invalid_client_id" || error == "invalid_client" {
+        return "the assertion's issuer must be the connected app's consumer key (the profile's client id)";
+    }
+    if desc.contains("approved") || desc.contains("admin approved") {
+        "the user has not been allowed this app: in the connected app's OAuth policies choose \"Admin approved users are pre-authorized\" and add the user's profile or a permission set, or approve the app once by signing in through the login window"
+    } else if desc.contains("audience") {
+        "the audience must be the login host: production (login.salesforce.com), sandbox (test.salesforce.com), or the Experience Cloud site's URL; set the profile's login host to it"
+    } else if desc.contains("expired") {
+        "the assertion had expired when Salesforce read it (it is valid for 3 minutes): check this computer's clock"
+    } else if desc.contains("assertion") {
+        "Salesforce could not verify the assertion: upload the certificate made from this private key to the connected app (Use digital signatures), and check the username"
+    } else {
+        "check the username, the connected app's certificate and its OAuth policies"
     }
 }
 
@@ -230,6 +250,21 @@ impl Dialect for Salesforce {
 
     fn token_error_hint(&self, grant: Grant, error: &str, description: Option<&str>) -> String {
         token_hint(grant, error, description)
+    }
+
+    /// The login host: production, sandbox, My Domain, or an Experience Cloud site's URL.
+    fn jwt_audience(&self, _endpoints: &Endpoints) -> Result<String> {
+        Ok(self.config.login_url()?.as_str().trim_end_matches('/').to_string())
+    }
+
+    /// The JWT bearer request is the grant type and the assertion, nothing else.
+    fn token_request(&self, endpoints: &Endpoints, client_id: &str, secrets: &ProfileSecrets, input: &GrantInput) -> Result<Request> {
+        let endpoint = endpoints.require(&endpoints.token, "token URL")?;
+        let client = match input {
+            GrantInput::JwtBearer { .. } => Client { id: client_id, secret: None, auth: ClientAuth::Body },
+            _ => self.client(client_id, secrets),
+        };
+        oauth::token_request(endpoint, &client, input, self.grant_scopes())
     }
 
     fn verify_signature(&self, response: &Map<String, Value>, secrets: &ProfileSecrets) -> Option<bool> {
@@ -573,7 +608,29 @@ mod tests {
             client_secret: Some(Secret::new("CONSUMER0SECRET")),
             password: Some(Secret::new("Passw0rd!")),
             security_token: Some(Secret::new("SECTOKEN42")),
+            private_key: None,
         }
+    }
+
+    #[test]
+    fn jwt_bearer_sends_the_assertion_alone_for_the_login_host() {
+        for (login, aud) in [
+            ("production", "https://login.salesforce.com"),
+            ("sandbox", "https://test.salesforce.com"),
+            ("acme.my.salesforce.com", "https://acme.my.salesforce.com"),
+            ("https://acme.my.site.com/partners", "https://acme.my.site.com/partners"),
+        ] {
+            let d = dialect(login);
+            let e = endpoints(&d.config).unwrap();
+            assert_eq!(d.jwt_audience(&e).unwrap(), aud, "{login}");
+        }
+        let d = dialect("https://acme.my.salesforce.com");
+        let e = endpoints(&d.config).unwrap();
+        let a = Secret::new("eyJ.a.b");
+        let r = d.token_request(&e, "3MVG9", &secrets(), &GrantInput::JwtBearer { assertion: &a }).unwrap();
+        assert_eq!(r.uri(), "https://acme.my.salesforce.com/services/oauth2/token");
+        assert_eq!(crate::testing::form(&r), "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=eyJ.a.b");
+        assert!(!r.headers().contains_key("authorization"), "no client secret travels with an assertion");
     }
 
     #[test]

@@ -250,6 +250,29 @@ mod tests {
     }
 
     #[test]
+    fn jwt_bearer_names_the_token_endpoint_and_authenticates_only_with_a_secret() {
+        let d = dialect(ClientAuth::Basic);
+        let e = endpoints(&d);
+        assert_eq!(d.jwt_audience(&e).unwrap(), "https://idp.example/oauth/token", "RFC 7523 §3: the token endpoint may serve as audience");
+        let a = Secret::new("eyJ.a.b");
+        let input = GrantInput::JwtBearer { assertion: &a };
+        let r = d.token_request(&e, "desk", &secrets(), &input).unwrap();
+        assert_eq!(
+            form(&r),
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=eyJ.a.b&scope=openid+offline_access"
+        );
+        assert_eq!(r.headers()["authorization"], "Basic ZGVzazpzM2NyZXQ=");
+        // No secret: the assertion alone identifies the client.
+        let r = d.token_request(&e, "desk", &ProfileSecrets::default(), &input).unwrap();
+        assert_eq!(
+            form(&r),
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=eyJ.a.b&scope=openid+offline_access"
+        );
+        assert_eq!(header_names(&r), ["accept", "content-type"]);
+        assert_eq!(crate::transport::Tag::of(&r).grant, Some(Grant::JwtBearer));
+    }
+
+    #[test]
     fn body_authentication_revocation_introspection_userinfo() {
         let d = dialect(ClientAuth::Body);
         let e = endpoints(&d);

@@ -203,6 +203,7 @@ impl Dialect for Wechat {
             Grant::ClientCredentials => {
                 Err(unsupported("WeChat user sign-in has no client credentials grant", "sign in through the authorize page"))
             }
+            Grant::JwtBearer => Err(unsupported("WeChat has no JWT bearer grant", "sign in through the authorize page")),
         }
     }
 

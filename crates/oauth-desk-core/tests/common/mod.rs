@@ -27,6 +27,7 @@ pub fn salesforce_secrets() -> ProfileSecrets {
         client_secret: Some(Secret::new(c.client_secret)),
         password: Some(Secret::new(c.users[0].password.clone())),
         security_token: Some(Secret::new(c.users[0].security_token.clone())),
+        private_key: None,
     }
 }
 
