@@ -134,6 +134,30 @@ pub async fn grant_password(
     Ok(TokenDetails::of(&session).await.unwrap_or_else(|| TokenDetails::new(token, session.history())))
 }
 
+/// RFC 7523 §2.1 with the profile's private key and username.
+#[tauri::command]
+pub async fn grant_jwt_bearer(state: State<'_, AppState>, name: String) -> Cmd<TokenDetails> {
+    let session = state.session(&name)?;
+    let token = session.grant_jwt_bearer().await?;
+    Ok(TokenDetails::of(&session).await.unwrap_or_else(|| TokenDetails::new(token, session.history())))
+}
+
+/// A new RSA 2048 key for the JWT bearer grant, kept in the keyring; returns the self-signed
+/// certificate (PEM) the connected app needs. The key itself never reaches the window.
+#[tauri::command]
+pub async fn private_key_create(state: State<'_, AppState>, name: String) -> Cmd<String> {
+    let p = state.desk.find(&name)?;
+    // Key generation takes a moment of CPU; other commands keep their worker threads.
+    tokio::task::block_in_place(|| state.desk.create_private_key(&p))
+}
+
+/// Keeps a pasted PEM private key (refused with the reason when it is not a usable key).
+#[tauri::command]
+pub fn private_key_import(state: State<'_, AppState>, name: String, pem: String) -> Cmd<()> {
+    let p = state.desk.find(&name)?;
+    state.desk.import_private_key(&p, &Secret::new(pem))
+}
+
 #[tauri::command]
 pub async fn grant_client_credentials(state: State<'_, AppState>, name: String) -> Cmd<TokenDetails> {
     let session = state.session(&name)?;

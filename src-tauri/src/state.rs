@@ -59,6 +59,7 @@ impl AppState {
                 client_secret: has(SecretKey::ClientSecret)?,
                 password: has(SecretKey::Password)?,
                 security_token: has(SecretKey::SecurityToken)?,
+                private_key: has(SecretKey::PrivateKey)?,
             },
             token,
             profile: profile.clone(),

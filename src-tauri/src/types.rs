@@ -26,6 +26,8 @@ pub struct SecretFlags {
     pub client_secret: bool,
     pub password: bool,
     pub security_token: bool,
+    /// A PEM key for the JWT bearer grant.
+    pub private_key: bool,
 }
 
 /// A token set with its JWTs decoded, the requests that made it (automatic renewals too), and

@@ -376,6 +376,39 @@ describe('Salesforce through the login window', () => {
       await click(b, 'toggle-language');
     });
   });
+
+  test('JWT bearer: create a key, save the certificate through the dialog, sign in without a password', async () => {
+    await withApp('jwt', async (b) => {
+      await click(b, 'profile-salesforce-prod');
+      await click(b, 'tab-signin');
+      assert.match(await text(b, 'jwt-key-state'), /No private key yet/);
+      assert.equal(await (await tid(b, 'jwt-grant')).getAttribute('disabled'), 'true', 'no key: the button says why on hover');
+      await click(b, 'jwt-create-key');
+      await (await tid(b, 'jwt-certificate')).waitForExist({ timeout: 30000 });
+      assert.match(await text(b, 'jwt-certificate'), /Use digital signatures[\s\S]*BEGIN CERTIFICATE/);
+      await shot(b, '11-jwt-certificate');
+      const crt = join(home.home, 'connected-app.crt');
+      await click(b, 'jwt-save-cert');
+      await answerSaveDialog('Save exported results', crt);
+      await waitText(b, 'jwt-cert-saved', /connected-app\.crt$/);
+      const pem = readFileSync(crt, 'utf8');
+      assert.ok(pem.startsWith('-----BEGIN CERTIFICATE-----'), 'the certificate, never the key');
+      // The admin uploads it to the connected app.
+      const up = await fetch(`${sf.url}/__emulator/jwt-certificate`, { method: 'POST', body: pem });
+      assert.equal(up.status, 204);
+      await click(b, 'jwt-grant');
+      await (await tid(b, 'token-access')).waitForExist({ timeout: 20000 });
+      assert.match(await text(b, 'token-history'), /jwt_bearer/);
+      assert.ok(!(await (await tid(b, 'token-refresh')).isExisting()), 'no refresh token in this flow');
+      assert.equal(await (await tid(b, 'refresh-token')).getAttribute('disabled'), null, 'Refresh works: a new assertion');
+      await click(b, 'toggle-theme');
+      await click(b, 'tab-signin');
+      await shot(b, '11b-jwt-dark');
+      await click(b, 'toggle-theme');
+    });
+    const e2eCli = await cli(home, ['profile', 'show', 'salesforce-prod', '--json']);
+    assert.equal(JSON.parse(e2eCli.stdout).secrets_stored.private_key, true, 'the CLI sees the key the app made');
+  });
 });
 
 describe('the real oidc-provider and the WeChat emulator', () => {

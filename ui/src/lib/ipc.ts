@@ -114,3 +114,6 @@ export const wirelogCopy = (name: string, id: number, format: CopyFormat, includ
   call<string>('wirelog_copy', { name, id, format, includeSecrets });
 export const wirelogExportHar = (name: string, includeSecrets: boolean) => call<string>('wirelog_export_har', { name, includeSecrets });
 export const wirelogClear = (name: string) => call<void>('wirelog_clear', { name });
+export const grantJwtBearer = (name: string) => call<TokenDetails>('grant_jwt_bearer', { name });
+export const privateKeyCreate = (name: string) => call<string>('private_key_create', { name });
+export const privateKeyImport = (name: string, pem: string) => call<void>('private_key_import', { name, pem });
