@@ -158,6 +158,21 @@ pub fn private_key_import(state: State<'_, AppState>, name: String, pem: String)
     state.desk.import_private_key(&p, &Secret::new(pem))
 }
 
+/// A new Salesforce profile from a Salesforce CLI auth URL; nothing is kept when its refresh
+/// token does not work.
+#[tauri::command]
+pub async fn profile_import_sfdx_url(state: State<'_, AppState>, name: String, url: String) -> Cmd<ProfileEntry> {
+    let (p, _) = state.desk.import_sfdx_url(&name, &Secret::new(url)).await?;
+    state.entry(&p).await
+}
+
+/// The profile's auth URL for `sf org login sfdx-url` (the UI warns before asking).
+#[tauri::command]
+pub fn profile_sfdx_url(state: State<'_, AppState>, name: String) -> Cmd<String> {
+    let p = state.desk.find(&name)?;
+    Ok(state.desk.sfdx_url(&p)?.expose().to_string())
+}
+
 #[tauri::command]
 pub async fn grant_client_credentials(state: State<'_, AppState>, name: String) -> Cmd<TokenDetails> {
     let session = state.session(&name)?;

@@ -107,6 +107,8 @@ pub fn run() {
             commands::grant_jwt_bearer,
             commands::private_key_create,
             commands::private_key_import,
+            commands::profile_import_sfdx_url,
+            commands::profile_sfdx_url,
             commands::token_get,
             commands::token_refresh,
             commands::token_revoke,

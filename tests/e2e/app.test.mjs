@@ -167,6 +167,32 @@ describe('Salesforce through the login window', () => {
     });
   });
 
+  test('Salesforce CLI auth URL: out of one profile, into a new one', async () => {
+    await withApp('sfdx-url', async (b) => {
+      await click(b, 'profile-salesforce-prod');
+      await (await tid(b, 'token-access')).waitForExist({ timeout: 10000 });
+      await click(b, 'sfdx-export');
+      assert.match(await text(b, 'sfdx-warning'), /Keep it like a password/);
+      await click(b, 'sfdx-export-confirm');
+      const url = await (await tid(b, 'sfdx-url-out')).getValue();
+      assert.match(url, /^force:\/\/3MVG9EMULATOR\.consumer\.key:EMULATOR0CONSUMER0SECRET:[^@]+@http:\/\/127\.0\.0\.1:\d+$/);
+      await click(b, 'new-profile');
+      await (await tid(b, 'sfdx-import')).click();
+      await type(b, '[data-testid="sfdx-name"]', 'from-sf-cli');
+      await type(b, '[data-testid="sfdx-url"]', 'force://3MVG9only:5AepTOKEN@acme.my.salesforce.com');
+      await click(b, 'sfdx-import-go');
+      await b.waitUntil(async () => /two colons/.test(await b.execute(() => document.querySelector('[data-testid="sfdx-import"] [data-testid="error-message"]')?.textContent ?? '')),
+        { timeout: 10000, timeoutMsg: 'no error naming the malformed part' });
+      assert.ok(!(await b.execute(() => document.body.innerText)).includes('5AepTOKEN'), 'the secret part is not echoed');
+      await shot(b, '12-sfdx-import-error');
+      await type(b, '[data-testid="sfdx-url"]', url);
+      await click(b, 'sfdx-import-go');
+      await (await tid(b, 'profile-from-sf-cli')).waitForExist({ timeout: 20000 });
+      await (await tid(b, 'token-access')).waitForExist({ timeout: 20000 });
+      assert.match(await text(b, 'token-history'), /refresh_token/, 'redeemed once on import');
+    });
+  });
+
   test('work kept: scroll position, the Request tab; the field picker; Save as through the dialog', async () => {
     await withApp('work-kept', async (b) => {
       await click(b, 'profile-salesforce-prod');
@@ -405,6 +431,26 @@ describe('Salesforce through the login window', () => {
       await click(b, 'tab-signin');
       await shot(b, '11b-jwt-dark');
       await click(b, 'toggle-theme');
+
+      // Every profile at a glance: state, countdown (estimated for Salesforce), refresh.
+      await click(b, 'new-profile');
+      const row = await tid(b, 'dash-salesforce-prod');
+      await row.waitForExist({ timeout: 10000 });
+      assert.equal(await row.getAttribute('data-state'), 'valid');
+      assert.match(await (await row.$('[data-testid="dash-expires"]')).getText(), /^1h 5\dm.*\(estimated\)$|^2h 0m.*\(estimated\)$/);
+      assert.equal(await (await tid(b, 'dash-cli-0')).getAttribute('data-state'), 'signed_out');
+      const jwtRequests = async () => (await (await fetch(`${sf.url}/__emulator/stats`)).json()).token_requests['urn:ietf:params:oauth:grant-type:jwt-bearer'];
+      const before = await jwtRequests();
+      await (await row.$('[data-testid="dash-refresh"]')).click();
+      await b.waitUntil(async () => (await jwtRequests()) === before + 1, { timeout: 10000, timeoutMsg: 'the dashboard did not renew the token' });
+      await b.waitUntil(async () => (await (await row.$('[data-testid="dash-refresh"]')).getAttribute('disabled')) === null, { timeout: 10000 });
+      assert.equal(await (await row.$('[data-testid="dash-error"]')).getText(), '', 'no error');
+      await shot(b, '13-dashboard');
+      await click(b, 'toggle-theme');
+      await click(b, 'toggle-language');
+      await shot(b, '13b-dashboard-dark-zh');
+      await click(b, 'toggle-theme');
+      await click(b, 'toggle-language');
     });
     const e2eCli = await cli(home, ['profile', 'show', 'salesforce-prod', '--json']);
     assert.equal(JSON.parse(e2eCli.stdout).secrets_stored.private_key, true, 'the CLI sees the key the app made');

@@ -167,6 +167,14 @@ pub async fn run(desk: &Desk, cli: Cli) -> Result<()> {
         Command::Profile(cmd) => profile(desk, *cmd),
         Command::Login(cmd) => login(desk, *cmd).await,
         Command::Key(cmd) => key(desk, *cmd),
+        Command::Status { json } => status(desk, json),
+        Command::SfdxUrl(n) => {
+            let p = desk.find(&n.name)?;
+            let url = desk.sfdx_url(&p)?;
+            eprintln!("warning: this URL holds the refresh token and the client secret of `{}`: anyone who has it can sign in as this user. Keep it like a password.", n.name);
+            println!("{}", url.expose());
+            Ok(())
+        }
         Command::Refresh(n) => {
             let p = desk.find(&n.name)?;
             let session = desk.session(&p)?;
@@ -380,12 +388,18 @@ async fn login(desk: &Desk, cmd: LoginCommand) -> Result<()> {
         LoginCommand::Jwt { name, key_file, json } => {
             let p = desk.find(&name)?;
             if let Some(file) = key_file {
-                desk.import_private_key(&p, &read_key_file(&file)?)?;
+                desk.import_private_key(&p, &read_secret_file(&file, "key file")?)?;
             }
             let session = desk.session(&p)?;
             let t = session.grant_jwt_bearer().await?;
             warn_if_volatile(desk);
             output::login_result(&p, &t, json, session.now())
+        }
+        LoginCommand::SfdxUrl { name, sfdx_url_file, json } => {
+            let url = read_secret_file(sfdx_url_file.as_deref().unwrap_or(std::path::Path::new("-")), "auth URL file")?;
+            let (p, t) = desk.import_sfdx_url(&name, &url).await?;
+            warn_if_volatile(desk);
+            output::login_result(&p, &t, json, desk.clock().now_millis())
         }
         LoginCommand::ClientCredentials { name, json } => {
             let p = desk.find(&name)?;
@@ -496,7 +510,9 @@ async fn send_request(desk: &Desk, args: RequestArgs) -> Result<()> {
     Ok(())
 }
 
-fn read_key_file(file: &std::path::Path) -> Result<Secret> {
+/// A secret from a file, or standard input for `-` (never from the command line, where other
+/// users' `ps` would see it).
+fn read_secret_file(file: &std::path::Path, what: &str) -> Result<Secret> {
     let text = if file.as_os_str() == "-" {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
@@ -504,7 +520,8 @@ fn read_key_file(file: &std::path::Path) -> Result<Secret> {
         s
     } else {
         std::fs::read_to_string(file).map_err(|e| {
-            Error::invalid_input(format!("cannot read the key file {}: {e}", file.display())).with_hint("give the path of the PEM key file")
+            Error::invalid_input(format!("cannot read the {what} {}: {e}", file.display()))
+                .with_hint(format!("give the path of the {what}"))
         })?
     };
     Ok(Secret::new(text))
@@ -538,10 +555,52 @@ fn key(desk: &Desk, cmd: KeyCommand) -> Result<()> {
         }
         KeyCommand::Import { name, file } => {
             let p = desk.find(&name)?;
-            desk.import_private_key(&p, &read_key_file(&file)?)?;
+            desk.import_private_key(&p, &read_secret_file(&file, "key file")?)?;
             warn_if_volatile(desk);
             eprintln!("Imported the private key of `{name}` into the keyring.");
             Ok(())
         }
     }
+}
+
+fn status(desk: &Desk, json: bool) -> Result<()> {
+    use oauth_desk_core::desk::TokenState;
+    let all = desk.list()?.iter().map(|p| desk.status(p)).collect::<Result<Vec<_>>>()?;
+    if json {
+        print_json(&all)?;
+    } else if all.is_empty() {
+        println!("No profiles. Create one with `oauth-desk profile add`.");
+    } else {
+        let mut t = output::table(&["profile", "kind", "state", "expires", "renews by"]);
+        for s in &all {
+            let state = match s.state {
+                TokenState::Valid => "signed in",
+                TokenState::ExpiredRenewable => "expired, renews by itself",
+                TokenState::Expired => "expired",
+                TokenState::SignedOut => "signed out",
+            };
+            let expires = match (s.expires_in_seconds, s.expiry_source) {
+                (Some(left), Some(oauth_desk_core::token::ExpirySource::SessionEstimate)) => {
+                    format!("{} (estimated)", crate::time::human(left))
+                }
+                (Some(left), _) => crate::time::human(left),
+                (None, Some(_)) => "unknown".into(),
+                (None, None) => "".into(),
+            };
+            t.add_row(vec![
+                s.name.clone(),
+                s.kind.as_str().to_string(),
+                state.into(),
+                expires,
+                s.renews_by.map(|g| g.as_str()).unwrap_or("").into(),
+            ]);
+        }
+        println!("{t}");
+    }
+    let unusable: Vec<&str> = all.iter().filter(|s| !s.usable).map(|s| s.name.as_str()).collect();
+    if unusable.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(ErrorCode::NotSignedIn, format!("no usable token for: {}", unusable.join(", ")))
+        .with_hint("sign in to each (oauth-desk login …); a token that renews by itself counts as usable"))
 }

@@ -63,6 +63,15 @@ pub enum Command {
     /// Keys for the JWT bearer grant: create one with its certificate, or import a PEM key.
     #[command(subcommand)]
     Key(Box<KeyCommand>),
+    /// Print the profile's Salesforce CLI auth URL for `sf org login sfdx-url`. It holds the refresh
+    /// token and client secret: keep it like a password.
+    SfdxUrl(NameArg),
+    /// Every profile at a glance: signed in, expiry, whether it renews unattended. Exit code 0
+    /// when every profile has a usable token, 3 when one does not.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Get a new access token now (refresh token, or the grant that made it).
     Refresh(NameArg),
     /// Show the current token: expiry, scopes, decoded JWTs. Secrets are masked unless --show-secrets.
@@ -221,6 +230,17 @@ pub enum LoginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A new Salesforce profile from a Salesforce CLI auth URL (force://…, from `sf org display
+    /// --verbose`), read from standard input or a file, never the command line.
+    SfdxUrl {
+        /// Name of the new profile.
+        name: String,
+        /// Read the URL from this file (the Salesforce CLI's `--sfdx-url-file`); default: standard input.
+        #[arg(long, value_name = "FILE")]
+        sfdx_url_file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Client credentials grant (generic; Salesforce on a My Domain host).
     ClientCredentials {
         name: String,
@@ -273,6 +293,7 @@ impl Command {
                 LoginCommand::Password { name, .. }
                 | LoginCommand::ClientCredentials { name, .. }
                 | LoginCommand::Jwt { name, .. }
+                | LoginCommand::SfdxUrl { name, .. }
                 | LoginCommand::Url { name, .. }
                 | LoginCommand::Paste { name, .. }
                 | LoginCommand::Browser { name, .. } => Some(name),
@@ -280,14 +301,19 @@ impl Command {
             Command::Key(k) => match k.as_ref() {
                 KeyCommand::Create { name, .. } | KeyCommand::Import { name, .. } => Some(name),
             },
-            Command::Refresh(n) | Command::Logout(n) | Command::Versions(n) | Command::Identity(n) | Command::Check(n) => Some(&n.name),
+            Command::Refresh(n)
+            | Command::SfdxUrl(n)
+            | Command::Logout(n)
+            | Command::Versions(n)
+            | Command::Identity(n)
+            | Command::Check(n) => Some(&n.name),
             Command::Token { name, .. }
             | Command::Revoke { name, .. }
             | Command::Introspect { name, .. }
             | Command::Userinfo { name, .. } => Some(name),
             Command::Query(q) => Some(&q.name),
             Command::Request(r) => Some(&r.name),
-            Command::Completions { .. } | Command::Manpage => None,
+            Command::Completions { .. } | Command::Manpage | Command::Status { .. } => None,
         }
     }
 }

@@ -411,3 +411,58 @@ async fn jwt_bearer_with_a_created_key_renews_by_itself() {
     assert_eq!(q.lines().count(), 4);
     assert_eq!(em.stats().token_requests.get("urn:ietf:params:oauth:grant-type:jwt-bearer"), Some(&2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_cli_auth_urls_in_and_out() {
+    let (_em, srv) = salesforce::start(salesforce::Config { accounts: 20, ..Default::default() }, 0).await.unwrap();
+    let desk = Desk::new("sfdx-url");
+    salesforce_profile(&desk, &srv.base_url()).await;
+    // A token with a refresh token, from the code flow (pasted redirect).
+    let url = desk.ok(&["login", "url", "sf"], "").await;
+    let redirect = user::salesforce_sign_in(url.trim(), "ada@example.com", "Passw0rd!", true).await.unwrap();
+    desk.ok(&["login", "paste", "sf", &redirect], "").await;
+
+    let out = desk.run(&["sfdx-url", "sf"], "").await;
+    assert!(out.status.success());
+    let auth = String::from_utf8(out.stdout).unwrap();
+    assert!(auth.starts_with("force://3MVG9EMULATOR.consumer.key:"), "{auth}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Keep it like a password"));
+
+    // Into a new profile from standard input (never argv), then used at once.
+    let out = desk.ok(&["login", "sfdx-url", "from-sf"], &auth).await;
+    assert!(out.contains("from-sf") && out.contains("refresh_token"), "{out}");
+    let q = desk.ok(&["query", "from-sf", "SELECT Id FROM Account LIMIT 2", "--format", "csv", "--quiet"], "").await;
+    assert_eq!(q.lines().count(), 3);
+
+    // Malformed: the part is named, the secret is not shown, nothing is created.
+    let e = desk.fails(&["login", "sfdx-url", "broken"], "force://3MVG9EMULATOR.consumer.key:5AepSECRET@acme.my.salesforce.com\n", 2).await;
+    assert!(e.contains("two colons") && !e.contains("5AepSECRET"), "{e}");
+    let list = desk.ok(&["profile", "list", "--json"], "").await;
+    assert!(!list.contains("broken"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_every_profile_and_its_exit_code_says_whether_scripts_can_run() {
+    let (_em, srv) = salesforce::start(salesforce::Config { accounts: 5, ..Default::default() }, 0).await.unwrap();
+    let desk = Desk::new("status");
+    assert!(desk.ok(&["status"], "").await.contains("No profiles"));
+    salesforce_profile(&desk, &srv.base_url()).await;
+    desk.ok(&["login", "password", "sf", "--password-stdin", "--security-token-stdin", "--remember"], "Passw0rd!\nSECTOKEN42\n").await;
+    desk.ok(&["profile", "add", "gen", "--kind", "oauth2", "--token-url", "https://idp.example/token", "--client-id", "c"], "").await;
+
+    let e = desk.fails(&["status"], "", 3).await;
+    assert!(e.contains("no usable token for: gen"), "{e}");
+    let out = desk.run(&["status", "--json"], "").await;
+    assert_eq!(out.status.code(), Some(3));
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sf = all.as_array().unwrap().iter().find(|s| s["name"] == "sf").unwrap();
+    assert_eq!(sf["state"], "valid");
+    assert_eq!(sf["usable"], true);
+    assert_eq!(sf["expiry_source"], "session_estimate", "Salesforce's expiry is an estimate, and says so");
+    assert_eq!(sf["renews_by"], "password", "the stored password renews it");
+    let table = String::from_utf8(desk.run(&["status"], "").await.stdout).unwrap();
+    assert!(table.contains("(estimated)") && table.contains("signed out"), "{table}");
+
+    desk.ok(&["profile", "remove", "gen"], "").await;
+    desk.ok(&["status"], "").await;
+}

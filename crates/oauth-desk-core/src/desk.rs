@@ -20,6 +20,35 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
+/// Where a profile's token stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenState {
+    /// Not expired (or no expiry known).
+    Valid,
+    /// Expired, and the next call renews it (refresh token, stored password, secret or key).
+    ExpiredRenewable,
+    /// Expired, and only a new sign-in helps.
+    Expired,
+    SignedOut,
+}
+
+/// A profile at a glance.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileStatus {
+    pub name: String,
+    pub kind: crate::profile::ProviderKind,
+    pub state: TokenState,
+    /// A call made now would have a token: valid, or renewed without the user.
+    pub usable: bool,
+    pub expires_at: Option<crate::clock::Millis>,
+    pub expires_in_seconds: Option<i64>,
+    /// How the expiry is known; `session_estimate` for Salesforce (it sends none).
+    pub expiry_source: Option<crate::token::ExpirySource>,
+    /// The grant that renews it without the user, if any.
+    pub renews_by: Option<crate::token::Grant>,
+}
+
 /// Environment variables that supply secrets for one run, before the keyring is asked.
 pub const ENV_CLIENT_SECRET: &str = "OAUTH_DESK_CLIENT_SECRET";
 pub const ENV_PASSWORD: &str = "OAUTH_DESK_PASSWORD";
@@ -275,6 +304,96 @@ impl Desk {
         let (key, cert) = crate::assertion::generate_key_and_certificate(&format!("OAuth Desk {}", profile.name))?;
         self.set_secret(profile, SecretKey::PrivateKey, Some(&key))?;
         Ok(cert)
+    }
+
+    /// A new Salesforce profile from a Salesforce CLI auth URL (`sf org display --verbose`): the
+    /// client secret and the token go to the keyring. The refresh token is redeemed at once; when
+    /// that fails, nothing is kept.
+    pub async fn import_sfdx_url(&self, name: &str, url: &Secret) -> Result<(Profile, TokenSet)> {
+        let auth = crate::sfdx::AuthUrl::parse(url)?;
+        let p = providers::salesforce::profile_from_auth_url(name, &auth);
+        self.save(&p)?;
+        let adopted = async {
+            if let Some(s) = &auth.client_secret {
+                self.set_secret(&p, SecretKey::ClientSecret, Some(s))?;
+            }
+            self.session(&p)?.adopt_refresh_token(auth.refresh_token.clone()).await
+        }
+        .await;
+        match adopted {
+            Ok(t) => Ok((p, t)),
+            Err(e) => {
+                let _ = self.remove(&p.name);
+                Err(e)
+            }
+        }
+    }
+
+    /// The profile's Salesforce CLI auth URL, for `sf org login sfdx-url`. A credential: the
+    /// caller says so before showing it.
+    pub fn sfdx_url(&self, profile: &Profile) -> Result<Secret> {
+        providers::salesforce::config_of(profile)?;
+        let token = self.stored_token(profile)?.ok_or_else(|| {
+            Error::new(crate::error::ErrorCode::NotSignedIn, format!("profile `{}` has no token", profile.name))
+                .with_hint("sign in first (through the login window or the browser: they give a refresh token)")
+                .with_action(crate::error::Action::SignIn)
+        })?;
+        let refresh_token = token.refresh_token.clone().ok_or_else(|| {
+            Error::new(crate::error::ErrorCode::NotSignedIn, format!("the token of `{}` has no refresh token", profile.name))
+                .with_hint("an auth URL needs one: sign in through the login window or the browser with the refresh_token scope")
+                .with_action(crate::error::Action::SignIn)
+        })?;
+        let instance_url = token.instance_url.clone().ok_or_else(|| Error::unexpected("the token names no instance_url"))?;
+        let auth = crate::sfdx::AuthUrl {
+            client_id: profile.client_id.clone(),
+            client_secret: self.profile_secrets(profile)?.client_secret,
+            refresh_token,
+            instance_url: instance_url.trim_end_matches('/').to_string(),
+        };
+        Ok(auth.render())
+    }
+
+    /// One profile at a glance: signed in or not, until when, and whether an expired token can
+    /// be renewed without the user (`oauth-desk status`).
+    pub fn status(&self, profile: &Profile) -> Result<ProfileStatus> {
+        let now = self.clock.now_millis();
+        let token = self.stored_token(profile)?;
+        let Some(t) = token else {
+            return Ok(ProfileStatus {
+                name: profile.name.clone(),
+                kind: profile.kind(),
+                state: TokenState::SignedOut,
+                usable: false,
+                expires_at: None,
+                expires_in_seconds: None,
+                expiry_source: None,
+                renews_by: None,
+            });
+        };
+        let has = |k| self.has_secret(profile, k);
+        let renews_by = match t.grant {
+            _ if t.refresh_token.is_some() => Some(crate::token::Grant::RefreshToken),
+            g @ crate::token::Grant::Password if has(SecretKey::Password)? => Some(g),
+            g @ crate::token::Grant::ClientCredentials if has(SecretKey::ClientSecret)? => Some(g),
+            g @ crate::token::Grant::JwtBearer if has(SecretKey::PrivateKey)? => Some(g),
+            _ => None,
+        };
+        let expired = t.is_expired(now, 0);
+        let state = match (expired, renews_by.is_some()) {
+            (false, _) => TokenState::Valid,
+            (true, true) => TokenState::ExpiredRenewable,
+            (true, false) => TokenState::Expired,
+        };
+        Ok(ProfileStatus {
+            name: profile.name.clone(),
+            kind: profile.kind(),
+            usable: state != TokenState::Expired,
+            state,
+            expires_at: t.expires_at,
+            expires_in_seconds: t.seconds_left(now),
+            expiry_source: Some(t.expiry_source),
+            renews_by,
+        })
     }
 
     pub fn has_secret(&self, profile: &Profile, key: SecretKey) -> Result<bool> {

@@ -32,6 +32,7 @@ pub mod redirect;
 pub mod request;
 pub mod secret;
 pub mod session;
+pub mod sfdx;
 pub mod soql;
 pub mod storage;
 pub mod testing;

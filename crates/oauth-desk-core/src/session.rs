@@ -467,6 +467,27 @@ impl Session {
         self.run_grant(&GrantInput::JwtBearer { assertion: &assertion }).await
     }
 
+    /// Takes a refresh token made elsewhere (a Salesforce CLI auth URL) and redeems it at once,
+    /// so a token that does not work is known now; the refresh token is kept with the result.
+    pub async fn adopt_refresh_token(&self, refresh_token: Secret) -> Result<TokenSet> {
+        let started = self.now();
+        self.log.register_secret(&refresh_token, SecretKind::RefreshToken);
+        let result = async {
+            let obj = self.run_grant(&GrantInput::RefreshToken { refresh_token: &refresh_token }).await?;
+            let mut t = self.build_token(&obj, Grant::RefreshToken)?;
+            if t.refresh_token.is_none() {
+                t.refresh_token = Some(refresh_token.clone());
+            }
+            *self.token.lock().await = Some(t.clone());
+            self.set_refused(None);
+            self.persist(&t).await?;
+            Ok(t)
+        }
+        .await;
+        self.record(Grant::RefreshToken, started, false, &result);
+        result
+    }
+
     /// Checks, builds, sends and reads one token request.
     async fn run_grant(&self, input: &GrantInput<'_>) -> Result<Map<String, Value>> {
         let setup = self.setup();

@@ -117,3 +117,5 @@ export const wirelogClear = (name: string) => call<void>('wirelog_clear', { name
 export const grantJwtBearer = (name: string) => call<TokenDetails>('grant_jwt_bearer', { name });
 export const privateKeyCreate = (name: string) => call<string>('private_key_create', { name });
 export const privateKeyImport = (name: string, pem: string) => call<void>('private_key_import', { name, pem });
+export const profileImportSfdxUrl = (name: string, url: string) => call<ProfileEntry>('profile_import_sfdx_url', { name, url });
+export const profileSfdxUrl = (name: string) => call<string>('profile_sfdx_url', { name });

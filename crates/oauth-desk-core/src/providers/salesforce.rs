@@ -12,7 +12,7 @@ use crate::error::{excerpt, Action, Error, ErrorCode, Result};
 use crate::hints;
 use crate::http_client::Http;
 use crate::oauth::{self, Authorization, Client, Endpoints, GrantInput};
-use crate::profile::{is_loopback, join_url, ClientAuth, ProfileSecrets, Provider, ProviderKind, SalesforceConfig};
+use crate::profile::{is_loopback, join_url, ClientAuth, Profile, ProfileSecrets, Provider, ProviderKind, SalesforceConfig};
 use crate::secret::Secret;
 use crate::session::Session;
 use crate::token::{Grant, TokenSet};
@@ -105,6 +105,24 @@ fn jwt_bearer_hint(error: &str, description: Option<&str>) -> &'static str {
     } else {
         "check the username, the connected app's certificate and its OAuth policies"
     }
+}
+
+/// The profile's Salesforce settings, or an error saying it is another kind of profile.
+pub fn config_of(profile: &Profile) -> Result<SalesforceConfig> {
+    match &profile.provider {
+        Provider::Salesforce(config) => Ok(config.clone()),
+        _ => Err(Error::invalid_input(format!("`{}` is not a Salesforce profile", profile.name))
+            .with_hint("this works with Salesforce orgs only")),
+    }
+}
+
+/// A profile for an org the Salesforce CLI holds: its instance as the login host (a My Domain),
+/// and the Salesforce CLI's own callback, registered on its connected app (PlatformCLI).
+pub fn profile_from_auth_url(name: &str, auth: &crate::sfdx::AuthUrl) -> Profile {
+    let config = SalesforceConfig { login: auth.instance_url.clone(), ..Default::default() };
+    let mut p = Profile::new(name, auth.client_id.clone(), Provider::Salesforce(config));
+    p.redirect_uri = Some(crate::sfdx::CLI_REDIRECT_URI.into());
+    p
 }
 
 /// Hint for a Salesforce REST `errorCode`.
