@@ -184,7 +184,7 @@ describe('Salesforce through the login window', () => {
       await b.waitUntil(async () => /two colons/.test(await b.execute(() => document.querySelector('[data-testid="sfdx-import"] [data-testid="error-message"]')?.textContent ?? '')),
         { timeout: 10000, timeoutMsg: 'no error naming the malformed part' });
       assert.ok(!(await b.execute(() => document.body.innerText)).includes('5AepTOKEN'), 'the secret part is not echoed');
-      await shot(b, '12-sfdx-import-error');
+      await shot(b, '08l-sfdx-import-error');
       await type(b, '[data-testid="sfdx-url"]', url);
       await click(b, 'sfdx-import-go');
       await (await tid(b, 'profile-from-sf-cli')).waitForExist({ timeout: 20000 });
@@ -412,7 +412,7 @@ describe('Salesforce through the login window', () => {
       await click(b, 'jwt-create-key');
       await (await tid(b, 'jwt-certificate')).waitForExist({ timeout: 30000 });
       assert.match(await text(b, 'jwt-certificate'), /Use digital signatures[\s\S]*BEGIN CERTIFICATE/);
-      await shot(b, '11-jwt-certificate');
+      await shot(b, '08j-jwt-certificate');
       const crt = join(home.home, 'connected-app.crt');
       await click(b, 'jwt-save-cert');
       await answerSaveDialog('Save exported results', crt);
@@ -429,7 +429,7 @@ describe('Salesforce through the login window', () => {
       assert.equal(await (await tid(b, 'refresh-token')).getAttribute('disabled'), null, 'Refresh works: a new assertion');
       await click(b, 'toggle-theme');
       await click(b, 'tab-signin');
-      await shot(b, '11b-jwt-dark');
+      await shot(b, '08k-jwt-dark');
       await click(b, 'toggle-theme');
 
       // Every profile at a glance: state, countdown (estimated for Salesforce), refresh.
@@ -445,10 +445,10 @@ describe('Salesforce through the login window', () => {
       await b.waitUntil(async () => (await jwtRequests()) === before + 1, { timeout: 10000, timeoutMsg: 'the dashboard did not renew the token' });
       await b.waitUntil(async () => (await (await row.$('[data-testid="dash-refresh"]')).getAttribute('disabled')) === null, { timeout: 10000 });
       assert.equal(await (await row.$('[data-testid="dash-error"]')).getText(), '', 'no error');
-      await shot(b, '13-dashboard');
+      await shot(b, '08m-dashboard');
       await click(b, 'toggle-theme');
       await click(b, 'toggle-language');
-      await shot(b, '13b-dashboard-dark-zh');
+      await shot(b, '08n-dashboard-dark-zh');
       await click(b, 'toggle-theme');
       await click(b, 'toggle-language');
     });
@@ -479,6 +479,9 @@ describe('the real oidc-provider and the WeChat emulator', () => {
       });
       await (await tid(b, 'token-id')).waitForExist({ timeout: 20000 });
       assert.match(await (await b.$('[data-testid="token-panel"]')).getText(), /sub\s*ada/);
+      const check = await tid(b, 'id-token-check');
+      assert.equal(await check.getAttribute('data-status'), 'verified', await check.getText());
+      assert.match(await check.getText(), /verified: RS256 signature/);
       await shot(b, '13-oidc-token');
     });
   });

@@ -97,6 +97,8 @@ pub struct TokenView {
     pub openid: Option<String>,
     pub unionid: Option<String>,
     pub signature_valid: Option<bool>,
+    /// The ID token checked against the issuer's keys and the sign-in (or why it was not).
+    pub id_token_check: Option<oauth_desk_core::idtoken::IdTokenCheck>,
     pub access_token_jwt: Option<DecodedJwt>,
     pub id_token_jwt: Option<DecodedJwt>,
     pub extra: Map<String, Value>,
@@ -123,6 +125,7 @@ impl TokenView {
             openid: t.openid.clone(),
             unionid: t.unionid.clone(),
             signature_valid: t.signature_valid,
+            id_token_check: t.id_token_check.clone(),
             access_token_jwt: t.decoded_access_token(),
             id_token_jwt: t.decoded_id_token(),
             extra: t.extra.clone(),
@@ -160,6 +163,13 @@ pub fn print_token_view(v: &TokenView) {
     };
     opt(&mut rows, "refresh token", &v.refresh_token);
     opt(&mut rows, "id token", &v.id_token);
+    match &v.id_token_check {
+        Some(oauth_desk_core::idtoken::IdTokenCheck::Verified { alg, kid }) => {
+            rows.push(("id token check", format!("verified ({alg}, key {}; iss, aud, exp, nonce, at_hash)", kid.as_deref().unwrap_or("-"))))
+        }
+        Some(oauth_desk_core::idtoken::IdTokenCheck::Failed { reason }) => rows.push(("id token check", format!("NOT VERIFIED: {reason}"))),
+        None => {}
+    }
     opt(&mut rows, "token type", &v.token_type);
     opt(&mut rows, "scope", &v.scope);
     opt(&mut rows, "instance", &v.instance_url);

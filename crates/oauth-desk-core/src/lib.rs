@@ -23,6 +23,7 @@ pub mod dialect;
 pub mod error;
 pub mod hints;
 pub mod http_client;
+pub mod idtoken;
 pub mod jwt;
 pub mod loopback;
 pub mod oauth;

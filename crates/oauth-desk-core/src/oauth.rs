@@ -29,6 +29,12 @@ pub struct Endpoints {
     pub userinfo: Option<Url>,
     pub revocation: Option<Url>,
     pub introspection: Option<Url>,
+    /// The issuer's signing keys (`jwks_uri`), for verifying ID tokens.
+    #[serde(default)]
+    pub jwks: Option<Url>,
+    /// The issuer an ID token must name exactly.
+    #[serde(default)]
+    pub issuer: Option<String>,
 }
 
 impl Endpoints {

@@ -106,6 +106,8 @@ pub struct Session {
     history: std::sync::Mutex<VecDeque<TokenRequest>>,
     /// Why the provider refuses the current token, when it does and renewing did not help.
     refused: std::sync::Mutex<Option<Error>>,
+    /// The issuer's signing keys (JWKS), fetched on the first ID token; again on an unknown `kid`.
+    jwks: Mutex<Option<Vec<jsonwebtoken::jwk::Jwk>>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -138,6 +140,7 @@ impl Session {
             renewals: AtomicU32::new(0),
             history: std::sync::Mutex::new(VecDeque::new()),
             refused: std::sync::Mutex::new(None),
+            jwks: Mutex::new(None),
         }
     }
 
@@ -373,7 +376,7 @@ impl Session {
                 pkce_verifier: pending.and_then(|p| p.pkce_verifier.as_ref()),
             };
             let obj = self.run_grant(&input).await?;
-            self.accept(obj, Grant::AuthorizationCode).await
+            self.accept_checked(obj, Grant::AuthorizationCode, pending.and_then(|p| p.nonce.as_deref())).await
         }
         .await;
         self.record(Grant::AuthorizationCode, started, false, &result);
@@ -478,6 +481,7 @@ impl Session {
             if t.refresh_token.is_none() {
                 t.refresh_token = Some(refresh_token.clone());
             }
+            self.check_id_token(&mut t, None).await;
             *self.token.lock().await = Some(t.clone());
             self.set_refused(None);
             self.persist(&t).await?;
@@ -518,7 +522,78 @@ impl Session {
 
     /// Installs a token a grant produced.
     async fn accept(&self, obj: Map<String, Value>, grant: Grant) -> Result<TokenSet> {
-        let t = self.build_token(&obj, grant)?;
+        self.accept_checked(obj, grant, None).await
+    }
+
+    /// Checks the ID token a response carries (the signature against the issuer's JWKS and the
+    /// claims, `nonce` when the sign-in sent one) and keeps the outcome with the token. A token
+    /// that fails is still kept, marked: the user sees why it is not to be trusted.
+    pub async fn check_id_token(&self, t: &mut TokenSet, nonce: Option<&str>) {
+        let Some(id_token) = t.id_token.clone() else { return };
+        let failed = |reason: String| Some(crate::idtoken::IdTokenCheck::Failed { reason });
+        let endpoints = match self.endpoints().await {
+            Ok(e) => e,
+            Err(e) => {
+                t.id_token_check = failed(format!("the issuer's keys could not be found ({})", e.message));
+                return;
+            }
+        };
+        let (Some(jwks_url), Some(issuer)) = (endpoints.jwks.clone(), endpoints.issuer.clone()) else {
+            t.id_token_check = failed("the provider names no JWKS (jwks_uri) to check it against".into());
+            return;
+        };
+        let expect = crate::idtoken::Expect {
+            issuer: &issuer,
+            client_id: &self.profile().client_id,
+            nonce,
+            access_token: Some(t.access_token.expose()),
+            now: self.now() / 1000,
+        };
+        let mut fetched_now = false;
+        for _ in 0..2 {
+            let cached = self.jwks.lock().await.clone();
+            let keys = match cached {
+                Some(k) => k,
+                None => match self.fetch_jwks(&jwks_url).await {
+                    Ok(k) => {
+                        fetched_now = true;
+                        k
+                    }
+                    Err(e) => {
+                        t.id_token_check = failed(format!("the issuer's keys could not be fetched ({})", e.message));
+                        return;
+                    }
+                },
+            };
+            match crate::idtoken::verify(id_token.expose(), &keys, &expect) {
+                Ok(v) => {
+                    t.id_token_check = Some(v);
+                    return;
+                }
+                // A key the cache does not have: the issuer may have rotated its keys.
+                Err(crate::idtoken::Failure::UnknownKey(_)) if !fetched_now => *self.jwks.lock().await = None,
+                Err(crate::idtoken::Failure::UnknownKey(r) | crate::idtoken::Failure::Invalid(r)) => {
+                    t.id_token_check = failed(r);
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn fetch_jwks(&self, url: &url::Url) -> Result<Vec<jsonwebtoken::jwk::Jwk>> {
+        let request = crate::transport::request(http::Method::GET, url, crate::transport::Purpose::Discovery).accept_json().build()?;
+        let raw = self.send(request).await?;
+        if !raw.is_success() {
+            return Err(Error::new(ErrorCode::ProviderError, format!("the JWKS answered HTTP {}", raw.status)).at(&raw.endpoint));
+        }
+        let keys = crate::idtoken::keys_of(&raw.json()?);
+        *self.jwks.lock().await = Some(keys.clone());
+        Ok(keys)
+    }
+
+    async fn accept_checked(&self, obj: Map<String, Value>, grant: Grant, nonce: Option<&str>) -> Result<TokenSet> {
+        let mut t = self.build_token(&obj, grant)?;
+        self.check_id_token(&mut t, nonce).await;
         *self.token.lock().await = Some(t.clone());
         self.set_refused(None);
         self.persist(&t).await?;
@@ -617,6 +692,11 @@ impl Session {
                         self.log.register_token(&stored);
                         result = if stored.is_expired(self.now(), 0) { self.renew_inner(stored).await } else { Ok(stored) };
                     }
+                }
+            }
+            if let Ok(t) = &mut result {
+                if t.id_token.is_some() && t.id_token_check.is_none() {
+                    self.check_id_token(t, None).await;
                 }
             }
             self.record(grant, started, automatic, &result);

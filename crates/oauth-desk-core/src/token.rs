@@ -83,6 +83,9 @@ pub struct TokenSet {
     /// Salesforce: whether `signature` matched HMAC-SHA256(client secret, id + issued_at).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_valid: Option<bool>,
+    /// Whether the ID token was verified (signature by the issuer's key, claims), or why not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_check: Option<crate::idtoken::IdTokenCheck>,
     /// What was odd about the response and how it was read (an `expires_in` ignored, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -160,6 +163,7 @@ impl TokenSet {
         };
         let extra = obj.iter().filter(|(k, _)| !MODELLED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
         Ok(TokenSet {
+            id_token_check: None,
             access_token: Secret::new(access),
             refresh_token: s("refresh_token").map(Secret::new),
             id_token: s("id_token").map(Secret::new),
@@ -183,7 +187,10 @@ impl TokenSet {
     /// refresh token (Salesforce always does unless rotation is on), so the old one is kept, and
     /// so are the instance, identity and openid it does not repeat.
     pub fn refreshed(self, new: TokenSet) -> TokenSet {
+        // The check belongs to the ID token: a response without one keeps the old pair.
+        let id_token_check = if new.id_token.is_some() { new.id_token_check.clone() } else { self.id_token_check.clone() };
         TokenSet {
+            id_token_check,
             refresh_token: new.refresh_token.or(self.refresh_token),
             id_token: new.id_token.or(self.id_token),
             scope: new.scope.or(self.scope),

@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use oauth_desk_core::idtoken::IdTokenCheck;
 use oauth_desk_core::profile::ClientAuth;
 use oauth_desk_core::request::{self, ApiRequest};
 use oauth_desk_core::token::ExpirySource;
@@ -30,6 +31,12 @@ async fn discovery_code_flow_with_pkce_refresh_userinfo_introspect_revoke() {
         let id = t.decoded_id_token().expect("an id_token");
         assert_eq!(id.claims["sub"], "ada");
         assert_eq!(id.claims["aud"], client);
+        assert!(
+            matches!(&t.id_token_check, Some(IdTokenCheck::Verified { alg, kid: Some(_) }) if alg == "RS256"),
+            "the ID token is verified against oidc-provider's JWKS, nonce and at_hash included: {:?}",
+            t.id_token_check
+        );
+        assert!(endpoints.jwks.is_some() && endpoints.issuer.as_deref() == Some(oidc.issuer.as_str()));
 
         let info = session.userinfo(None).await.unwrap();
         assert_eq!(info["email"], "ada@example.com");
@@ -39,6 +46,7 @@ async fn discovery_code_flow_with_pkce_refresh_userinfo_introspect_revoke() {
 
         let r = session.refresh().await.unwrap();
         assert_ne!(r.access_token, t.access_token);
+        assert!(matches!(r.id_token_check, Some(IdTokenCheck::Verified { .. })), "the refreshed ID token too: {:?}", r.id_token_check);
         assert!(r.refresh_token.is_some());
 
         session.revoke(WhichToken::Access).await.unwrap();
@@ -140,4 +148,19 @@ async fn two_processes_renew_once_against_a_rotating_server() {
         .count();
     assert_eq!(refused, 2, "both saw oidc-provider's 401 invalid_token first");
     assert_eq!(sa.token().await.unwrap().refresh_token, sb.token().await.unwrap().refresh_token, "both hold the rotated refresh token");
+}
+
+/// A nonce that is not this sign-in's (a token injected from another sign-in) is caught.
+#[tokio::test]
+async fn an_id_token_from_another_sign_in_is_not_verified() {
+    let oidc = start_oidc();
+    let session = oidc_session(&oidc.issuer, "desk-basic", ClientAuth::Basic);
+    let mut pending = session.authorize(None).await.unwrap();
+    let redirect = user::oidc_sign_in(&pending.authorize_url, "ada", "x", "https://app.example.com/").await.unwrap();
+    pending.nonce = Some("a-nonce-from-another-sign-in".into());
+    let t = session.complete_redirect(&pending, &Url::parse(&redirect).unwrap()).await.unwrap();
+    match &t.id_token_check {
+        Some(IdTokenCheck::Failed { reason }) => assert!(reason.contains("nonce"), "{reason}"),
+        other => panic!("not caught: {other:?}"),
+    }
 }

@@ -54,6 +54,9 @@ pub fn endpoints(c: &SalesforceConfig) -> Result<Endpoints> {
         userinfo: None,
         revocation: Some(at("services/oauth2/revoke")?),
         introspection: Some(at("services/oauth2/introspect")?),
+        // Salesforce signs ID tokens with the keys at /id/keys; `iss` is the login host.
+        jwks: Some(at("id/keys")?),
+        issuer: Some(login.as_str().trim_end_matches('/').to_string()),
     })
 }
 

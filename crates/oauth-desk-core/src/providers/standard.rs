@@ -59,6 +59,8 @@ pub fn read_discovery(raw: &RawResponse, issuer: &str) -> Result<Endpoints> {
         userinfo: field("userinfo_endpoint"),
         revocation: field("revocation_endpoint"),
         introspection: field("introspection_endpoint"),
+        jwks: field("jwks_uri"),
+        issuer: Some(declared.to_string()),
     })
 }
 
@@ -122,9 +124,16 @@ impl Dialect for Standard {
                 userinfo: given(&c.userinfo_url, "userinfo URL")?,
                 revocation: given(&c.revocation_url, "revocation URL")?,
                 introspection: given(&c.introspection_url, "introspection URL")?,
+                jwks: None,
+                issuer: None,
             };
-            let complete =
-                e.authorize.is_some() && e.token.is_some() && e.userinfo.is_some() && e.revocation.is_some() && e.introspection.is_some();
+            // With an issuer, discovery also names the keys ID tokens are checked with.
+            let complete = e.authorize.is_some()
+                && e.token.is_some()
+                && e.userinfo.is_some()
+                && e.revocation.is_some()
+                && e.introspection.is_some()
+                && c.issuer.is_none();
             if let (Some(issuer), false) = (&c.issuer, complete) {
                 let raw = http.send(discovery_request(issuer)?).await?;
                 let d = read_discovery(&raw, issuer)?;
@@ -133,6 +142,8 @@ impl Dialect for Standard {
                 e.userinfo = e.userinfo.or(d.userinfo);
                 e.revocation = e.revocation.or(d.revocation);
                 e.introspection = e.introspection.or(d.introspection);
+                e.jwks = d.jwks;
+                e.issuer = d.issuer;
             }
             Ok(e)
         }
