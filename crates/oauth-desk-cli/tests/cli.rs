@@ -356,8 +356,11 @@ async fn trace_and_har_show_every_exchange_with_secrets_masked() {
     assert_valid_har(&har, &[SF_SECRET, "Passw0rd!", "SECTOKEN42", &access]).await;
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
     let entries = doc["log"]["entries"].as_array().unwrap();
-    assert_eq!(entries.len(), 1);
+    assert_eq!(entries.len(), 2, "the token request, then the org's keys to verify the ID token with");
     assert_eq!((entries[0]["_purpose"].as_str(), entries[0]["_grant"].as_str()), (Some("token"), Some("password")));
+    assert!(entries[1]["request"]["url"].as_str().unwrap().ends_with("/id/keys"));
+    let view: serde_json::Value = serde_json::from_str(&desk.ok(&["token", "sf", "--json"], "").await).unwrap();
+    assert_eq!(view["id_token_check"]["status"], "verified", "{view}");
 
     // A failed command still writes its HAR: the exchange that failed is the one worth seeing.
     let failed = desk.dir.path().join("failed.har");

@@ -143,6 +143,8 @@ async fn salesforce_every_grant_and_call_is_recorded_and_masked() {
             (Purpose::Navigation, None),
             (Purpose::Redirect, None),
             (Purpose::Token, Some(Grant::AuthorizationCode)),
+            // The org's keys (/id/keys), fetched once to verify the ID token.
+            (Purpose::Discovery, None),
             (Purpose::Token, Some(Grant::RefreshToken)),
             (Purpose::Token, Some(Grant::Password)),
             (Purpose::Api, None),
@@ -153,12 +155,12 @@ async fn salesforce_every_grant_and_call_is_recorded_and_masked() {
         ],
         "every exchange, in order, with its purpose"
     );
-    assert_eq!(transport.requests().len(), 8, "navigations are recorded, never sent");
-    assert_eq!(check(s.log()), 10);
+    assert_eq!(transport.requests().len(), 9, "navigations are recorded, never sent");
+    assert_eq!(check(s.log()), 11);
 
     // With "include secrets" the copied command carries them, so it can run as it is.
     let log = s.log();
-    let password_grant = &log.exchanges()[4];
+    let password_grant = &log.exchanges()[5];
     let with = export::curl(password_grant, &log.redactor(), Reveal::Secrets);
     assert!(with.contains(CLIENT_SECRET) && with.contains(&format!("{PASSWORD}{SECURITY_TOKEN}")), "{with}");
     let placeholders = export::curl(password_grant, &log.redactor(), Reveal::Placeholders);

@@ -185,6 +185,7 @@ impl Emulator {
             .route("/services/oauth2/introspect", post(introspect))
             .route("/services/oauth2/userinfo", get(userinfo))
             .route("/id/{org}/{user}", get(identity))
+            .route("/id/keys", get(id_keys))
             .route("/services/data/", get(versions))
             .route("/services/data", get(versions))
             .route("/services/data/{version}/query", get(query))
@@ -422,7 +423,7 @@ impl Emulator {
             body["refresh_token"] = json!(rt);
         }
         if scope.split_whitespace().any(|s| s == "openid") {
-            body["id_token"] = json!(self.id_token(user, &base, issued_ms));
+            body["id_token"] = json!(self.id_token(user, &base, issued_ms, body["access_token"].as_str().unwrap_or_default()));
         }
         inner
             .access
@@ -430,20 +431,21 @@ impl Emulator {
         body
     }
 
-    /// An HS256 JWT (Salesforce signs with RS256; the emulator's tokens are for reading, not trust).
-    fn id_token(&self, user: usize, base: &str, issued_ms: i64) -> String {
+    /// An RS256 JWT signed with the org's key (served at `/id/keys`), with `at_hash`, as Salesforce sends.
+    fn id_token(&self, user: usize, base: &str, issued_ms: i64, access_token: &str) -> String {
         let u = &soql::USERS[self.config.users[user].index];
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","kid":"emulator","typ":"JWT"}"#);
         let iat = issued_ms / 1000;
+        let digest = Sha256::digest(access_token.as_bytes());
         let claims = json!({
             "iss": base, "sub": format!("{base}/id/{ORG_ID}/{}", self.user_id(user)), "aud": self.config.client_id,
             "iat": iat, "exp": iat + 300, "name": format!("{} {}", u.0, u.1), "email": u.2,
-            "preferred_username": self.config.users[user].username
+            "preferred_username": self.config.users[user].username,
+            "at_hash": URL_SAFE_NO_PAD.encode(&digest[..16]),
         });
-        let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.config.client_secret.as_bytes()).expect("hmac key");
-        mac.update(format!("{header}.{claims}").as_bytes());
-        format!("{header}.{claims}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(ID_TOKEN_KID.into());
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(ID_TOKEN_KEY.as_bytes()).expect("the emulator's key");
+        jsonwebtoken::encode(&header, &claims, &key).expect("signing")
     }
 
     fn count_token_request(&self, grant: &str) {
@@ -879,6 +881,46 @@ async fn admin_revoke_all(State(em): State<Emulator>) -> Response {
 }
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The org's ID token signing key: a fixed test key (this is an emulator, not a secret).
+const ID_TOKEN_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC0PE3l+i2YcEH+
+huI47a2gMV0s/oO+C32dUizExq3ZRqXt78nuex5n++zb1jeKsLvIaHLjTUGmTmAm
+5j1xjSU8YwnVE0nfJc92UPKmbBhR1vNw5ifSmzTMw1uQelE8/u6mGT99P6J1rZ6L
+rqbIX1LobQfjsbd7vmWsCKYxGlFw4AcxpW9kzEQfexLQUKn6ogpAfkBG8tk+G47d
+wUDdF3LW7QWlAC5ARoYOqrwiMfmOKHLc3Dj1cVGP+R7fIUWRGxDdPzz6ZLPpgkBg
+RZRM935znwC/xe3Gwe3ep/Z9DqjRsdwSz74Zww5ViLLolEtqLaIoGcza9nGtO7EZ
+dyfbBc4pAgMBAAECggEAJ8KT5rN5goLlNBqaZjeckVXCec4Nzwtm4yFBKgmwSVnJ
++gLnd5ome4b6WgbYStqxGkVcbuNYo7DvijVJgbbC657niN9P8Q+8xBuYY/k9pjQ2
+kQXc7Bt8Gt3P4b/yEvQkPnUcaetzUeWCr8rQFSzeM9L1phfK49v9PuXLj9J/+9e4
+6obXEUxjnISlZTkPHX13KtmmFAugK1HAv3QE2WuNMrxQyTsuZf4lvb2GVUBGUb2+
+fZVnrqDMFaSmRDcxAQINEumByE5l2qbwAaRRebyr1xJX0ThqAQu84emmlWd9uoYW
+rt0JnRZB4LRi8JVIzx+0En29CuET4DI6d8EdSx8qnwKBgQDqlYIS4Oujateyo2MV
+VMbI0V2wklnw8z+jJBG+c9Lt3H+RcI5nnG/tzDg5KXOQ/irIR3696yQCMMlSsku4
+aRIRzl48G4LNCroWEewK43oeVC4ThcY9/A9Ho1QCDC76nZt2FXzgrG/MolrxnHio
+s4aMc+vWfmmOZt4iS5Cwa4PlJwKBgQDEsJygaRQc17qirT4/gutCj88Q2TrIGhhc
+2ifXYTHqg6zBno39Z6avI5sRf/ZBW9Vld4oZBawFezQ51mFReuK0DTaIsi/EDqga
+kmj1Ic8VWbP3tUDsptY014M5VE1URNv86qgSYLqaxqkiqQEPJzmkixf4NbdzefZH
+RuHjb4jkLwKBgBvGuDAkEcK30/KDBihwcVk18TIHIj81jkNy8ebrL/6aLUC7YyFB
+lL9DfyTFk7mHXul4DbnPLeRUgoIYOn8LcehJ1z6mw0YkDwSt+pUPelY9AXeuT1rn
+jaed30SezLFAGDhTMwYnZNWGI96X+HGBUF0xHKu5LCaAZ60H5Yn+MQ/hAoGBALPk
+ZBxCfuayWDyY/qnP76P9K4FZbO2/EDE8RdwzRRgcPlEH1w3BUy4z/ovO4Ud92nrn
+DiM8kMyilm2fqXqATgAnZY04i39heFZ1OhGZTnFUjcksuai4HopN4fL5K5C7Ogjk
+BbxpQ8JzmBXfRNy7H3lizhVx68tt7NXb+pWtWSJ5AoGBAJbi4VSa+38tNPUfNK0B
+Z55mV3bhRGkmV8o4BQHVT9nNivQtZEm+XaXi3ATmlD34p0GVkLyzDOhgZiWOkiUK
+T4mVgLzlYE6lZXPJivEn4+k2YkWm2MzDrZKJdLGJXRMGmUNOvYvK/TzEC2azzlf4
+vhRxH8Rompy3d0FfM/OnoTF6
+-----END PRIVATE KEY-----";
+const ID_TOKEN_KID: &str = "emulator-2026";
+const ID_TOKEN_N: &str = "tDxN5fotmHBB_obiOO2toDFdLP6Dvgt9nVIsxMat2Ual7e_J7nseZ_vs29Y3irC7yGhy401Bpk5gJuY9cY0lPGMJ1RNJ3yXPdlDypmwYUdbzcOYn0ps0zMNbkHpRPP7uphk_fT-ida2ei66myF9S6G0H47G3e75lrAimMRpRcOAHMaVvZMxEH3sS0FCp-qIKQH5ARvLZPhuO3cFA3Rdy1u0FpQAuQEaGDqq8IjH5jihy3Nw49XFRj_ke3yFFkRsQ3T88-mSz6YJAYEWUTPd-c58Av8XtxsHt3qf2fQ6o0bHcEs--GcMOVYiy6JRLai2iKBnM2vZxrTuxGXcn2wXOKQ";
+
+/// `GET /id/keys`: the JWKS ID tokens are signed with.
+async fn id_keys() -> Response {
+    sf_json(
+        StatusCode::OK,
+        json!({"keys": [{"kty": "RSA", "kid": ID_TOKEN_KID, "use": "sig", "alg": "RS256", "n": ID_TOKEN_N, "e": "AQAB"}]}),
+    )
+}
 
 /// The JWT bearer flow as Salesforce runs it: the assertion verified with the connected app's
 /// certificate (RS256 only), then `iss` (consumer key), `aud` (this login host), `exp`, and
