@@ -3,7 +3,13 @@
 // revocation, discovery, and a password grant added with registerGrantType (it has none built in).
 // Listens on 127.0.0.1 (PORT, default any free port) and prints `ready <issuer>`.
 import http from 'node:http';
+import { createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Provider, { errors } from 'oidc-provider';
+
+// Clients that authenticate with private_key_jwt (RFC 7523 §2.2): their public keys, from the
+// test key files whose private halves the tests sign client assertions with.
+const publicJwk = (file, alg) => ({ ...createPublicKey(readFileSync(new URL(`keys/${file}`, import.meta.url))).export({ format: 'jwk' }), alg, use: 'sig', kid: file });
 
 const server = http.createServer();
 await new Promise((resolve) => server.listen(Number(process.env.PORT || 0), '127.0.0.1', resolve));
@@ -19,6 +25,10 @@ const provider = new Provider(issuer, {
       redirect_uris: ['https://app.example.com/oidc/callback'], grant_types: grantTypes, response_types: ['code'], scope },
     { client_id: 'desk-post', client_secret: 'desk-post-secret', token_endpoint_auth_method: 'client_secret_post',
       redirect_uris: ['https://app.example.com/oidc/callback'], grant_types: grantTypes, response_types: ['code'], scope },
+    ...[['desk-pkjwt-rs256', 'client-rs256.pem', 'RS256'], ['desk-pkjwt-es256', 'client-es256.pem', 'ES256']].map(([id, file, alg]) => ({
+      client_id: id, token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: alg,
+      jwks: { keys: [publicJwk(file, alg)] }, redirect_uris: ['https://app.example.com/oidc/callback'],
+      grant_types: grantTypes, response_types: ['code'], scope })),
     // A native app (RFC 8252): loopback redirect on any port, no secret, PKCE.
     { client_id: 'desk-native', token_endpoint_auth_method: 'none', application_type: 'native',
       redirect_uris: ['http://127.0.0.1/callback'], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], scope },

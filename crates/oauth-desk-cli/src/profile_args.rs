@@ -55,8 +55,9 @@ pub struct ProfileArgs {
     pub revocation_url: Option<String>,
     #[arg(long)]
     pub introspection_url: Option<String>,
-    /// How the client authenticates at the token endpoint: basic or body.
-    #[arg(long, value_parser = ["basic", "body"])]
+    /// How the client authenticates at the token endpoint: basic, body, or private_key_jwt (a
+    /// client assertion signed with the profile's key: `oauth-desk key create` or `key import`).
+    #[arg(long, value_parser = ["basic", "body", "private_key_jwt"])]
     pub client_auth: Option<String>,
     /// Turn PKCE off (it is on by default where the provider takes it).
     #[arg(long)]
@@ -207,7 +208,11 @@ impl ProfileArgs {
                     c.scopes = scopes(v);
                 }
                 if let Some(v) = &self.client_auth {
-                    c.client_auth = if v == "body" { ClientAuth::Body } else { ClientAuth::Basic };
+                    c.client_auth = match v.as_str() {
+                        "body" => ClientAuth::Body,
+                        "private_key_jwt" => ClientAuth::PrivateKeyJwt,
+                        _ => ClientAuth::Basic,
+                    };
                 }
                 if self.no_pkce {
                     c.pkce = false;

@@ -76,6 +76,16 @@ pub fn jwt_bearer(key: &Secret, claims: AssertionClaims) -> Result<Secret> {
     Ok(Secret::new(jwt))
 }
 
+/// A `private_key_jwt` client assertion (RFC 7523 §2.2, OIDC Core §9): `iss` = `sub` = the
+/// client id, `aud` the authorization server, a unique `jti`, valid for 60 seconds.
+pub fn client_assertion(key: &Secret, client_id: &str, audience: &str, now: i64) -> Result<Secret> {
+    let (encoding, alg) = signing_key(key)?;
+    let body = Claims { iss: client_id, sub: client_id, aud: audience, iat: now, exp: now + 60, jti: crate::profile::new_profile_id() };
+    let jwt = jsonwebtoken::encode(&Header::new(alg), &body, &encoding)
+        .map_err(|e| Error::invalid_input(format!("the client assertion could not be signed: {e}")))?;
+    Ok(Secret::new(jwt))
+}
+
 /// A new RSA 2048 key and a self-signed X.509 certificate for it (valid two years), as PEM.
 /// The certificate's common name says what it is for.
 pub fn generate_key_and_certificate(common_name: &str) -> Result<(Secret, String)> {

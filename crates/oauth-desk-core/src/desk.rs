@@ -413,6 +413,7 @@ impl Desk {
             password: pick(ENV_PASSWORD, SecretKey::Password)?,
             security_token: pick(ENV_SECURITY_TOKEN, SecretKey::SecurityToken)?,
             private_key: pick(ENV_PRIVATE_KEY, SecretKey::PrivateKey)?,
+            client_assertion: None,
         })
     }
 

@@ -60,7 +60,11 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
 
     /// The client as the token endpoint sees it.
     fn client<'a>(&self, client_id: &'a str, secrets: &'a ProfileSecrets) -> Client<'a> {
-        Client { id: client_id, secret: secrets.client_secret.as_ref(), auth: self.client_auth() }
+        let secret = match self.client_auth() {
+            ClientAuth::PrivateKeyJwt => secrets.client_assertion.as_ref(),
+            _ => secrets.client_secret.as_ref(),
+        };
+        Client { id: client_id, secret, auth: self.client_auth() }
     }
 
     /// The token request for `input` (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6).

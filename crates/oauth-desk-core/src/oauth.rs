@@ -74,6 +74,9 @@ pub struct Client<'a> {
     pub auth: ClientAuth,
 }
 
+/// RFC 7523 §2.2's `client_assertion_type`.
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 /// The `grant_type` of RFC 7523 §2.1.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
@@ -153,6 +156,13 @@ fn with_client(mut fields: Vec<(&'static str, String)>, client: &Client) -> (Vec
         (ClientAuth::Basic, Some(s)) => {
             let basic = STANDARD.encode(format!("{}:{}", form_encode(client.id), form_encode(s.expose())));
             (fields, Some(format!("Basic {basic}")))
+        }
+        // `secret` is the client assertion here, made for this request by the session.
+        (ClientAuth::PrivateKeyJwt, Some(assertion)) => {
+            fields.push(("client_id", client.id.to_string()));
+            fields.push(("client_assertion_type", CLIENT_ASSERTION_TYPE.to_string()));
+            fields.push(("client_assertion", assertion.expose().to_string()));
+            (fields, None)
         }
         (ClientAuth::Body, Some(s)) => {
             fields.push(("client_id", client.id.to_string()));

@@ -99,6 +99,9 @@ pub enum ClientAuth {
     Basic,
     /// `client_id` and `client_secret` form fields.
     Body,
+    /// A JWT signed with the profile's private key (RFC 7523 §2.2, OIDC Core §9
+    /// `private_key_jwt`): no shared secret travels.
+    PrivateKeyJwt,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -302,8 +305,10 @@ pub struct ProfileSecrets {
     pub password: Option<Secret>,
     /// Salesforce: appended to the password for the password grant.
     pub security_token: Option<Secret>,
-    /// PEM private key for JWT bearer assertions.
+    /// PEM private key for JWT bearer assertions and `private_key_jwt` client assertions.
     pub private_key: Option<Secret>,
+    /// A client assertion made for one request by the session (never stored).
+    pub client_assertion: Option<Secret>,
 }
 
 pub fn new_profile_id() -> String {

@@ -492,6 +492,33 @@ impl Session {
         result
     }
 
+    /// The profile's secrets, with a fresh client assertion when the client authenticates with
+    /// `private_key_jwt` (RFC 7523 §2.2): `iss` = `sub` = the client id, `aud` the issuer when
+    /// discovery named one (RFC 7523bis, what oidc-provider requires) or else the token endpoint,
+    /// a new `jti`, valid for a minute. Signed with the profile's private key.
+    fn with_client_assertion(&self, setup: &Setup, endpoints: &Endpoints) -> Result<ProfileSecrets> {
+        let mut secrets = setup.secrets.clone();
+        if setup.dialect.client_auth() != crate::profile::ClientAuth::PrivateKeyJwt {
+            return Ok(secrets);
+        }
+        let key = secrets.private_key.clone().filter(|k| !k.is_empty()).ok_or_else(|| {
+            Error::new(
+                ErrorCode::NotSignedIn,
+                format!("profile `{}` authenticates with private_key_jwt but has no private key", setup.profile.name),
+            )
+            .with_hint("create a key (and register its public half with the provider), or import the PEM key")
+            .with_action(Action::EditProfile)
+        })?;
+        let audience = match &endpoints.issuer {
+            Some(issuer) => issuer.clone(),
+            None => endpoints.require(&endpoints.token, "token URL")?.to_string(),
+        };
+        let assertion = crate::assertion::client_assertion(&key, &setup.profile.client_id, &audience, self.now() / 1000)?;
+        self.log.register_secret(&assertion, SecretKind::Assertion);
+        secrets.client_assertion = Some(assertion);
+        Ok(secrets)
+    }
+
     /// Checks, builds, sends and reads one token request.
     async fn run_grant(&self, input: &GrantInput<'_>) -> Result<Map<String, Value>> {
         let setup = self.setup();
@@ -504,7 +531,8 @@ impl Session {
                 .with_action(Action::StoreClientSecret));
         }
         let endpoints = self.endpoints().await?;
-        let request = setup.dialect.token_request(&endpoints, &setup.profile.client_id, &setup.secrets, input)?;
+        let secrets = self.with_client_assertion(&setup, &endpoints)?;
+        let request = setup.dialect.token_request(&endpoints, &setup.profile.client_id, &secrets, input)?;
         let raw = setup.http.send(request).await?;
         setup.dialect.read_token_response(&raw, grant)
     }
@@ -797,7 +825,8 @@ impl Session {
         let secret = self.which(&token, which)?;
         let setup = self.setup();
         let endpoints = self.endpoints().await?;
-        let request = setup.dialect.revocation_request(&endpoints, &setup.profile.client_id, &setup.secrets, &secret, which)?;
+        let secrets = self.with_client_assertion(&setup, &endpoints)?;
+        let request = setup.dialect.revocation_request(&endpoints, &setup.profile.client_id, &secrets, &secret, which)?;
         let raw = setup.http.send(request).await?;
         setup.dialect.read_revocation_response(&raw)?;
         self.forget_token().await
@@ -809,7 +838,8 @@ impl Session {
         let secret = self.which(&token, which)?;
         let setup = self.setup();
         let endpoints = self.endpoints().await?;
-        let request = setup.dialect.introspection_request(&endpoints, &setup.profile.client_id, &setup.secrets, &secret, which)?;
+        let secrets = self.with_client_assertion(&setup, &endpoints)?;
+        let request = setup.dialect.introspection_request(&endpoints, &setup.profile.client_id, &secrets, &secret, which)?;
         let raw = setup.http.send(request).await?;
         setup.dialect.read_introspection_response(&raw)
     }

@@ -164,3 +164,36 @@ async fn an_id_token_from_another_sign_in_is_not_verified() {
         other => panic!("not caught: {other:?}"),
     }
 }
+
+/// private_key_jwt (RFC 7523 §2.2) with RS256 and ES256 keys at the token, introspection and
+/// revocation endpoints of the real server, which knows only the clients' public keys.
+#[tokio::test]
+async fn private_key_jwt_client_authentication_with_rs256_and_es256() {
+    let oidc = start_oidc();
+    for (client, file) in [("desk-pkjwt-rs256", "client-rs256.pem"), ("desk-pkjwt-es256", "client-es256.pem")] {
+        let key = std::fs::read_to_string(format!("{}/../../tests/oidc/keys/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let base = oidc_session(&oidc.issuer, client, ClientAuth::PrivateKeyJwt);
+        let secrets = oauth_desk_core::ProfileSecrets { private_key: Some(oauth_desk_core::Secret::new(key)), ..Default::default() };
+        let session = oauth_desk_core::providers::session(base.profile(), secrets, transport(), system());
+        let t = session.grant_client_credentials().await.unwrap_or_else(|e| panic!("{client}: {e:?}"));
+        let intro = session.introspect(WhichToken::Access).await.unwrap();
+        assert_eq!(intro["active"], true, "{client}");
+        assert_eq!(intro["client_id"], client);
+        session.revoke(WhichToken::Access).await.unwrap();
+        // The assertion is a secret in the log; no shared secret exists to leak.
+        let exchanges = session.log().exchanges();
+        let shown = oauth_desk_core::wire::export::http_text(
+            &exchanges[exchanges.len() - 1],
+            &session.log().redactor(),
+            oauth_desk_core::wire::Reveal::Masked,
+            100_000,
+        );
+        assert!(shown.contains("client_assertion=[masked:assertion]") && shown.contains("client_assertion_type=urn"), "{shown}");
+        drop(t);
+    }
+    // Without the key the session says so before sending anything.
+    let session = oidc_session(&oidc.issuer, "desk-pkjwt-rs256", ClientAuth::PrivateKeyJwt);
+    let e = session.grant_client_credentials().await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotSignedIn);
+    assert!(e.message.contains("private_key_jwt"), "{e}");
+}

@@ -43,6 +43,7 @@ fn secrets() -> ProfileSecrets {
         password: Some(Secret::new(PASSWORD)),
         security_token: Some(Secret::new(SECURITY_TOKEN)),
         private_key: None,
+        client_assertion: None,
     }
 }
 

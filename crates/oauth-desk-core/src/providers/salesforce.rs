@@ -630,6 +630,7 @@ mod tests {
             password: Some(Secret::new("Passw0rd!")),
             security_token: Some(Secret::new("SECTOKEN42")),
             private_key: None,
+            client_assertion: None,
         }
     }
 

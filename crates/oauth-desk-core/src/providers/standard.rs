@@ -166,8 +166,9 @@ impl Dialect for Standard {
     }
 
     fn needs_client_secret(&self, grant: Grant) -> bool {
-        // Public clients redeem codes and refresh with PKCE alone (RFC 6749 §2.1, RFC 7636).
-        grant == Grant::ClientCredentials
+        // Public clients redeem codes and refresh with PKCE alone (RFC 6749 §2.1, RFC 7636); a
+        // private_key_jwt client has a key instead of a secret.
+        grant == Grant::ClientCredentials && self.config.client_auth != ClientAuth::PrivateKeyJwt
     }
 
     fn client_auth(&self) -> ClientAuth {

@@ -28,6 +28,7 @@ pub fn salesforce_secrets() -> ProfileSecrets {
         password: Some(Secret::new(c.users[0].password.clone())),
         security_token: Some(Secret::new(c.users[0].security_token.clone())),
         private_key: None,
+        client_assertion: None,
     }
 }
 

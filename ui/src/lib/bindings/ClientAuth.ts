@@ -3,4 +3,4 @@
 /**
  * How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
  */
-export type ClientAuth = "basic" | "body";
+export type ClientAuth = "basic" | "body" | "private_key_jwt";
