@@ -16,7 +16,7 @@ await new Promise((resolve) => server.listen(Number(process.env.PORT || 0), '127
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
 const USERS = { ada: { password: 'Passw0rd!', name: 'Ada Lovelace', email: 'ada@example.com' } };
-const grantTypes = ['authorization_code', 'refresh_token', 'client_credentials', 'password'];
+const grantTypes = ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'urn:ietf:params:oauth:grant-type:device_code'];
 const scope = 'openid offline_access profile email api';
 
 const provider = new Provider(issuer, {
@@ -40,6 +40,8 @@ const provider = new Provider(issuer, {
     introspection: { enabled: true },
     revocation: { enabled: true },
     clientCredentials: { enabled: true },
+    // RFC 8628; the user approves at /device (the tests drive its pages over HTTP).
+    deviceFlow: { enabled: true },
   },
   pkce: { required: () => true },
   // ACCESS_TOKEN_TTL (seconds): short-lived access tokens, for tests of the provider refusing them.

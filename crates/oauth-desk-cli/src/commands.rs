@@ -395,6 +395,27 @@ async fn login(desk: &Desk, cmd: LoginCommand) -> Result<()> {
             warn_if_volatile(desk);
             output::login_result(&p, &t, json, session.now())
         }
+        LoginCommand::Device { name, json } => {
+            let p = desk.find(&name)?;
+            let session = desk.session(&p)?;
+            let d = session.start_device().await?;
+            let open = d.verification_uri_complete.clone().unwrap_or_else(|| d.verification_uri.clone());
+            eprintln!(
+                "To sign in `{name}`, open {} on any device and enter the code:\n\n    {}\n",
+                printable(&d.verification_uri),
+                printable(&d.user_code)
+            );
+            if let Ok(code) = qrcode::QrCode::new(open.as_bytes()) {
+                let qr = code.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build();
+                eprintln!("or scan this (it opens the page with the code filled in):\n{qr}");
+            }
+            eprintln!("  {}\n", printable(&open));
+            let left = (d.expires_at - session.now()) / 1000;
+            eprintln!("Waiting for approval (the code expires in {}; Ctrl+C to give up)…", crate::time::human(left));
+            let t = session.poll_device(&d).await?;
+            warn_if_volatile(desk);
+            output::login_result(&p, &t, json, session.now())
+        }
         LoginCommand::SfdxUrl { name, sfdx_url_file, json } => {
             let url = read_secret_file(sfdx_url_file.as_deref().unwrap_or(std::path::Path::new("-")), "auth URL file")?;
             let (p, t) = desk.import_sfdx_url(&name, &url).await?;

@@ -230,6 +230,13 @@ pub enum LoginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Device authorization grant (RFC 8628): prints a code (and a QR code) to approve on another
+    /// device, then waits, polling at the server's interval.
+    Device {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// A new Salesforce profile from a Salesforce CLI auth URL (force://…, from `sf org display
     /// --verbose`), read from standard input or a file, never the command line.
     SfdxUrl {
@@ -294,6 +301,7 @@ impl Command {
                 | LoginCommand::ClientCredentials { name, .. }
                 | LoginCommand::Jwt { name, .. }
                 | LoginCommand::SfdxUrl { name, .. }
+                | LoginCommand::Device { name, .. }
                 | LoginCommand::Url { name, .. }
                 | LoginCommand::Paste { name, .. }
                 | LoginCommand::Browser { name, .. } => Some(name),

@@ -469,3 +469,51 @@ async fn status_shows_every_profile_and_its_exit_code_says_whether_scripts_can_r
     desk.ok(&["profile", "remove", "gen"], "").await;
     desk.ok(&["status"], "").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_grant_prints_a_code_and_a_qr_code_and_waits_for_approval() {
+    let oidc = oauth_desk_emulators::oidc::start();
+    let desk = Desk::new("device");
+    desk.ok(
+        &[
+            "profile",
+            "add",
+            "tv",
+            "--kind",
+            "oauth2",
+            "--issuer",
+            &oidc.issuer,
+            "--client-id",
+            "desk-post",
+            "--client-auth",
+            "body",
+            "--scope",
+            "openid",
+            "--client-secret-stdin",
+        ],
+        "desk-post-secret\n",
+    )
+    .await;
+    let mut cmd = desk.cmd(&["login", "device", "tv"]);
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let (seen, url) = tokio::task::spawn_blocking(move || {
+        let (mut all, mut line) = (String::new(), String::new());
+        loop {
+            line.clear();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "the CLI ended before printing the URL: {all}");
+            all.push_str(&line);
+            if line.trim_start().starts_with("http") && line.contains("user_code=") {
+                return (all, line.trim().to_string());
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(seen.contains("enter the code"), "{seen}");
+    assert!(['\u{2580}', '\u{2584}', '\u{2588}'].iter().any(|c| seen.contains(*c)), "a QR code in block characters:\n{seen}");
+    user::oidc_device_approve(&url, "ada", "x", false).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("device_code grant"));
+}

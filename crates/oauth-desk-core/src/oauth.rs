@@ -35,6 +35,9 @@ pub struct Endpoints {
     /// The issuer an ID token must name exactly.
     #[serde(default)]
     pub issuer: Option<String>,
+    /// RFC 8628 §3.1 (discovery's `device_authorization_endpoint`).
+    #[serde(default)]
+    pub device_authorization: Option<Url>,
 }
 
 impl Endpoints {
@@ -77,6 +80,9 @@ pub struct Client<'a> {
 /// RFC 7523 §2.2's `client_assertion_type`.
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+/// The `grant_type` of RFC 8628 §3.4.
+pub const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 /// The `grant_type` of RFC 7523 §2.1.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
@@ -93,6 +99,8 @@ pub enum GrantInput<'a> {
     ClientCredentials,
     /// RFC 7523 §2.1.
     JwtBearer { assertion: &'a Secret },
+    /// RFC 8628 §3.4.
+    DeviceCode { device_code: &'a Secret },
 }
 
 impl GrantInput<'_> {
@@ -103,6 +111,7 @@ impl GrantInput<'_> {
             GrantInput::RefreshToken { .. } => Grant::RefreshToken,
             GrantInput::ClientCredentials => Grant::ClientCredentials,
             GrantInput::JwtBearer { .. } => Grant::JwtBearer,
+            GrantInput::DeviceCode { .. } => Grant::DeviceCode,
         }
     }
 }
@@ -229,6 +238,10 @@ pub fn token_request(endpoint: &Url, client: &Client, input: &GrantInput, scopes
             if !scope.is_empty() {
                 fields.push(("scope", scope));
             }
+        }
+        GrantInput::DeviceCode { device_code } => {
+            fields.push(("grant_type", DEVICE_CODE.into()));
+            fields.push(("device_code", device_code.expose().to_string()));
         }
         GrantInput::JwtBearer { assertion } => {
             fields.push(("grant_type", JWT_BEARER.into()));
@@ -459,4 +472,39 @@ mod tests {
         r.headers.insert("www-authenticate", r#"Bearer realm="api", error="invalid_token", error_description="expired""#.parse().unwrap());
         assert_eq!(bearer_challenge_error(&r).as_deref(), Some("invalid_token"));
     }
+}
+
+/// RFC 8628 §3.1: `client_id` (with the client's authentication) and the scopes.
+pub fn device_authorization_request(endpoint: &Url, client: &Client, scopes: &[String]) -> Result<Request> {
+    let mut fields: Vec<(&'static str, String)> = Vec::new();
+    if !scopes.is_empty() {
+        fields.push(("scope", scopes.join(" ")));
+    }
+    post_form(endpoint, Purpose::Token, Some(Grant::DeviceCode), fields, client)
+}
+
+/// RFC 8628 §3.2, leniently: `expires_in` and `interval` may come as strings; `interval`
+/// defaults to 5 seconds. The URIs must be http(s), so nothing else is offered to open.
+pub fn read_device_authorization(raw: &RawResponse, now: crate::clock::Millis) -> Result<crate::session::DeviceAuthorization> {
+    let Some(obj) = lenient_object(raw) else { return Err(raw.not_json(None)) };
+    if let Some(e) = oauth_error(raw, &obj, "the device authorization endpoint refused".into(), &|code, _| {
+        crate::hints::token_error(Grant::DeviceCode, code, None).to_string()
+    }) {
+        return Err(e);
+    }
+    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
+    let number = |k: &str| obj.get(k).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
+    let web = |s: String| Url::parse(&s).ok().filter(|u| matches!(u.scheme(), "http" | "https")).map(|_| s);
+    let missing = |k: &str| Error::unexpected(format!("the device authorization response has no {k}")).at(&raw.endpoint);
+    Ok(crate::session::DeviceAuthorization {
+        device_code: Secret::new(text("device_code").ok_or_else(|| missing("device_code"))?),
+        user_code: text("user_code").ok_or_else(|| missing("user_code"))?,
+        verification_uri: text("verification_uri")
+            .or_else(|| text("verification_url"))
+            .and_then(web)
+            .ok_or_else(|| missing("http(s) verification_uri"))?,
+        verification_uri_complete: text("verification_uri_complete").and_then(web),
+        expires_at: now + 1000 * number("expires_in").unwrap_or(600) as i64,
+        interval_seconds: number("interval").unwrap_or(5),
+    })
 }

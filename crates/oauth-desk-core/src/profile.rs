@@ -194,6 +194,9 @@ pub struct Oauth2Config {
     pub revocation_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_url: Option<String>,
+    /// RFC 8628's device authorization endpoint (discovery fills it when empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_url: Option<String>,
     /// Base for relative URLs in authenticated requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_base: Option<String>,

@@ -52,6 +52,23 @@ pub struct PendingAuthorization {
     pub created_at: Millis,
 }
 
+/// What the device authorization endpoint answered (RFC 8628 §3.2).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceAuthorization {
+    /// Stays in the process that polls; never shown.
+    #[cfg_attr(feature = "ts", ts(skip))]
+    #[serde(skip)]
+    pub device_code: Secret,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub expires_at: Millis,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub interval_seconds: u64,
+}
+
 /// One token request, as the history shows it: never a token or a secret.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -517,6 +534,60 @@ impl Session {
         self.log.register_secret(&assertion, SecretKind::Assertion);
         secrets.client_assertion = Some(assertion);
         Ok(secrets)
+    }
+
+    /// RFC 8628 §3.1–3.2: asks for a device code and the user code to show.
+    pub async fn start_device(&self) -> Result<DeviceAuthorization> {
+        let setup = self.setup();
+        setup.dialect.check_grant(Grant::DeviceCode)?;
+        let endpoints = self.endpoints().await?;
+        let url = endpoints.require(&endpoints.device_authorization, "device authorization URL")?.clone();
+        let secrets = self.with_client_assertion(&setup, &endpoints)?;
+        let request = crate::oauth::device_authorization_request(
+            &url,
+            &setup.dialect.client(&setup.profile.client_id, &secrets),
+            setup.dialect.grant_scopes(),
+        )?;
+        let raw = setup.http.send(request).await?;
+        let d = crate::oauth::read_device_authorization(&raw, self.now())?;
+        self.log.register_secret(&d.device_code, SecretKind::DeviceCode);
+        Ok(d)
+    }
+
+    /// RFC 8628 §3.4–3.5: polls the token endpoint at the server's interval until the user
+    /// approves (the token), denies (`access_denied`) or the code expires (`expired_token`);
+    /// `slow_down` adds 5 seconds to the interval, `authorization_pending` waits.
+    pub async fn poll_device(&self, d: &DeviceAuthorization) -> Result<TokenSet> {
+        let started = self.now();
+        let result = async {
+            let mut interval = d.interval_seconds.max(1);
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
+                if self.now() >= d.expires_at {
+                    return Err(Error::new(ErrorCode::InvalidGrant, "the device code expired before the user approved it")
+                        .with_hint("start again and enter the new code"));
+                }
+                match self.run_grant(&GrantInput::DeviceCode { device_code: &d.device_code }).await {
+                    Ok(obj) => return self.accept(obj, Grant::DeviceCode).await,
+                    Err(e) => match e.provider_code() {
+                        Some("authorization_pending") => continue,
+                        Some("slow_down") => interval += 5,
+                        Some("access_denied") => {
+                            return Err(Error::new(ErrorCode::AccessDenied, "the user denied the request on the other device")
+                                .with_hint("start again if that was a mistake"))
+                        }
+                        Some("expired_token") => {
+                            return Err(Error::new(ErrorCode::InvalidGrant, "the device code expired before the user approved it")
+                                .with_hint("start again and enter the new code"))
+                        }
+                        _ => return Err(e),
+                    },
+                }
+            }
+        }
+        .await;
+        self.record(Grant::DeviceCode, started, false, &result);
+        result
     }
 
     /// Checks, builds, sends and reads one token request.

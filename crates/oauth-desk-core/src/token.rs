@@ -20,6 +20,8 @@ pub enum Grant {
     ClientCredentials,
     /// RFC 7523 §2.1: a signed assertion (Salesforce's JWT bearer flow).
     JwtBearer,
+    /// RFC 8628: a code the user approves on another device.
+    DeviceCode,
 }
 
 impl Grant {
@@ -30,6 +32,7 @@ impl Grant {
             Grant::RefreshToken => "refresh_token",
             Grant::ClientCredentials => "client_credentials",
             Grant::JwtBearer => "jwt_bearer",
+            Grant::DeviceCode => "device_code",
         }
     }
 }

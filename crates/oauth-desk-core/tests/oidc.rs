@@ -197,3 +197,29 @@ async fn private_key_jwt_client_authentication_with_rs256_and_es256() {
     assert_eq!(e.code, ErrorCode::NotSignedIn);
     assert!(e.message.contains("private_key_jwt"), "{e}");
 }
+
+/// RFC 8628 against oidc-provider's device flow: the user code shown, approved (then denied) at
+/// the provider's own pages over HTTP while the session polls.
+#[tokio::test]
+async fn device_grant_approved_and_denied_at_the_providers_pages() {
+    let oidc = start_oidc();
+    let session = oidc_session(&oidc.issuer, "desk-basic", ClientAuth::Basic);
+    let d = session.start_device().await.unwrap();
+    assert!(d.user_code.len() >= 8, "{}", d.user_code);
+    assert_eq!(d.verification_uri, format!("{}/device", oidc.issuer));
+    let complete = d.verification_uri_complete.clone().expect("oidc-provider gives the complete URI");
+    let approve = tokio::spawn(async move { user::oidc_device_approve(&complete, "ada", "x", false).await });
+    let t = session.poll_device(&d).await.unwrap();
+    assert!(approve.await.unwrap().unwrap().contains("Sign-in Success"));
+    assert_eq!(t.grant, Grant::DeviceCode);
+    assert!(matches!(t.id_token_check, Some(IdTokenCheck::Verified { .. })), "{:?}", t.id_token_check);
+    assert_eq!(session.userinfo(None).await.unwrap()["sub"], "ada");
+
+    let d = session.start_device().await.unwrap();
+    let complete = d.verification_uri_complete.clone().unwrap();
+    let deny = tokio::spawn(async move { user::oidc_device_approve(&complete, "ada", "x", true).await });
+    let e = session.poll_device(&d).await.unwrap_err();
+    deny.await.unwrap().unwrap();
+    assert_eq!(e.code, ErrorCode::AccessDenied, "{e}");
+    assert!(e.message.contains("denied"));
+}

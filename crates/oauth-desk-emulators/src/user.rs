@@ -126,3 +126,45 @@ pub async fn oidc_sign_in(authorize_url: &str, login: &str, password: &str, redi
     }
     Err("too many steps without reaching the redirect URI".into())
 }
+
+/// Approves (or, with `deny`, aborts) a device sign-in at oidc-provider's own pages, as the user
+/// would on their phone: the code confirmation page, then login and consent, until the
+/// "success" page. Returns that page's text.
+pub async fn oidc_device_approve(verification_uri_complete: &str, login: &str, password: &str, deny: bool) -> Result<String> {
+    let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().map_err(|e| e.to_string())?;
+    let base = url::Url::parse(verification_uri_complete).map_err(|e| e.to_string())?;
+    let mut next = verification_uri_complete.to_string();
+    let mut pending_post: Option<(String, HashMap<String, String>)> = None;
+    let mut aborted = false;
+    for _ in 0..24 {
+        let r = match pending_post.take() {
+            Some((url, form)) => c.post(&url).form(&form).send().await,
+            None => c.get(&next).send().await,
+        }
+        .map_err(|e| e.to_string())?;
+        if r.status().is_redirection() {
+            next = base.join(&location(&r)?).map_err(|e| e.to_string())?.to_string();
+            continue;
+        }
+        let status = r.status();
+        let html = r.text().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!("oidc-provider answered HTTP {status}"));
+        }
+        let (action, mut fields) = form_fields(&html);
+        // The page after an abort (or the success page) ends the walk.
+        if action.is_empty() || aborted {
+            return Ok(html);
+        }
+        if html.contains("name=\"login\"") {
+            fields.insert("login".into(), login.into());
+            fields.insert("password".into(), password.into());
+        }
+        if deny && html.contains("name=\"abort\"") {
+            fields.insert("abort".into(), "yes".into());
+            aborted = true;
+        }
+        pending_post = Some((base.join(&action).map_err(|e| e.to_string())?.to_string(), fields));
+    }
+    Err("too many steps without reaching the end of the device sign-in".into())
+}

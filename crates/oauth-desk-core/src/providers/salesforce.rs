@@ -57,6 +57,7 @@ pub fn endpoints(c: &SalesforceConfig) -> Result<Endpoints> {
         // Salesforce signs ID tokens with the keys at /id/keys; `iss` is the login host.
         jwks: Some(at("id/keys")?),
         issuer: Some(login.as_str().trim_end_matches('/').to_string()),
+        device_authorization: None,
     })
 }
 

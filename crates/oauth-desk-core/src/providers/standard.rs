@@ -60,6 +60,7 @@ pub fn read_discovery(raw: &RawResponse, issuer: &str) -> Result<Endpoints> {
         revocation: field("revocation_endpoint"),
         introspection: field("introspection_endpoint"),
         jwks: field("jwks_uri"),
+        device_authorization: field("device_authorization_endpoint"),
         issuer: Some(declared.to_string()),
     })
 }
@@ -126,6 +127,7 @@ impl Dialect for Standard {
                 introspection: given(&c.introspection_url, "introspection URL")?,
                 jwks: None,
                 issuer: None,
+                device_authorization: given(&c.device_authorization_url, "device authorization URL")?,
             };
             // With an issuer, discovery also names the keys ID tokens are checked with.
             let complete = e.authorize.is_some()
@@ -143,6 +145,7 @@ impl Dialect for Standard {
                 e.revocation = e.revocation.or(d.revocation);
                 e.introspection = e.introspection.or(d.introspection);
                 e.jwks = d.jwks;
+                e.device_authorization = e.device_authorization.or(d.device_authorization);
                 e.issuer = d.issuer;
             }
             Ok(e)

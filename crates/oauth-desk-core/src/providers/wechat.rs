@@ -204,6 +204,7 @@ impl Dialect for Wechat {
                 Err(unsupported("WeChat user sign-in has no client credentials grant", "sign in through the authorize page"))
             }
             Grant::JwtBearer => Err(unsupported("WeChat has no JWT bearer grant", "sign in through the authorize page")),
+            Grant::DeviceCode => Err(unsupported("WeChat has no device grant", "sign in through the authorize page or the QR code")),
         }
     }
 
