@@ -398,6 +398,41 @@ pub fn bearer_challenge_error(raw: &RawResponse) -> Option<String> {
     })
 }
 
+/// RFC 8628 §3.1: `client_id` (with the client's authentication) and the scopes.
+pub fn device_authorization_request(endpoint: &Url, client: &Client, scopes: &[String]) -> Result<Request> {
+    let mut fields: Vec<(&'static str, String)> = Vec::new();
+    if !scopes.is_empty() {
+        fields.push(("scope", scopes.join(" ")));
+    }
+    post_form(endpoint, Purpose::Token, Some(Grant::DeviceCode), fields, client)
+}
+
+/// RFC 8628 §3.2, leniently: `expires_in` and `interval` may come as strings; `interval`
+/// defaults to 5 seconds. The URIs must be http(s), so nothing else is offered to open.
+pub fn read_device_authorization(raw: &RawResponse, now: crate::clock::Millis) -> Result<crate::session::DeviceAuthorization> {
+    let Some(obj) = lenient_object(raw) else { return Err(raw.not_json(None)) };
+    if let Some(e) = oauth_error(raw, &obj, "the device authorization endpoint refused".into(), &|code, _| {
+        crate::hints::token_error(Grant::DeviceCode, code, None).to_string()
+    }) {
+        return Err(e);
+    }
+    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
+    let number = |k: &str| obj.get(k).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
+    let web = |s: String| Url::parse(&s).ok().filter(|u| matches!(u.scheme(), "http" | "https")).map(|_| s);
+    let missing = |k: &str| Error::unexpected(format!("the device authorization response has no {k}")).at(&raw.endpoint);
+    Ok(crate::session::DeviceAuthorization {
+        device_code: Secret::new(text("device_code").ok_or_else(|| missing("device_code"))?),
+        user_code: text("user_code").ok_or_else(|| missing("user_code"))?,
+        verification_uri: text("verification_uri")
+            .or_else(|| text("verification_url"))
+            .and_then(web)
+            .ok_or_else(|| missing("http(s) verification_uri"))?,
+        verification_uri_complete: text("verification_uri_complete").and_then(web),
+        expires_at: now + 1000 * number("expires_in").unwrap_or(600) as i64,
+        interval_seconds: number("interval").unwrap_or(5),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,39 +507,4 @@ mod tests {
         r.headers.insert("www-authenticate", r#"Bearer realm="api", error="invalid_token", error_description="expired""#.parse().unwrap());
         assert_eq!(bearer_challenge_error(&r).as_deref(), Some("invalid_token"));
     }
-}
-
-/// RFC 8628 §3.1: `client_id` (with the client's authentication) and the scopes.
-pub fn device_authorization_request(endpoint: &Url, client: &Client, scopes: &[String]) -> Result<Request> {
-    let mut fields: Vec<(&'static str, String)> = Vec::new();
-    if !scopes.is_empty() {
-        fields.push(("scope", scopes.join(" ")));
-    }
-    post_form(endpoint, Purpose::Token, Some(Grant::DeviceCode), fields, client)
-}
-
-/// RFC 8628 §3.2, leniently: `expires_in` and `interval` may come as strings; `interval`
-/// defaults to 5 seconds. The URIs must be http(s), so nothing else is offered to open.
-pub fn read_device_authorization(raw: &RawResponse, now: crate::clock::Millis) -> Result<crate::session::DeviceAuthorization> {
-    let Some(obj) = lenient_object(raw) else { return Err(raw.not_json(None)) };
-    if let Some(e) = oauth_error(raw, &obj, "the device authorization endpoint refused".into(), &|code, _| {
-        crate::hints::token_error(Grant::DeviceCode, code, None).to_string()
-    }) {
-        return Err(e);
-    }
-    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
-    let number = |k: &str| obj.get(k).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
-    let web = |s: String| Url::parse(&s).ok().filter(|u| matches!(u.scheme(), "http" | "https")).map(|_| s);
-    let missing = |k: &str| Error::unexpected(format!("the device authorization response has no {k}")).at(&raw.endpoint);
-    Ok(crate::session::DeviceAuthorization {
-        device_code: Secret::new(text("device_code").ok_or_else(|| missing("device_code"))?),
-        user_code: text("user_code").ok_or_else(|| missing("user_code"))?,
-        verification_uri: text("verification_uri")
-            .or_else(|| text("verification_url"))
-            .and_then(web)
-            .ok_or_else(|| missing("http(s) verification_uri"))?,
-        verification_uri_complete: text("verification_uri_complete").and_then(web),
-        expires_at: now + 1000 * number("expires_in").unwrap_or(600) as i64,
-        interval_seconds: number("interval").unwrap_or(5),
-    })
 }
