@@ -4,7 +4,8 @@
 
 use crate::state::AppState;
 use crate::types::{
-    AppInfo, CopyFormat, DuplicateOutcome, ProfileEntry, ProfileInput, QueryDone, QueryEvent, SandboxInfo, SignInStarted, TokenDetails,
+    AppInfo, CopyFormat, DeviceStarted, DuplicateOutcome, ProfileEntry, ProfileInput, QueryDone, QueryEvent, SandboxInfo, SignInStarted,
+    TokenDetails,
 };
 use futures::future::{AbortHandle, Abortable};
 use futures::StreamExt;
@@ -132,6 +133,47 @@ pub async fn grant_password(
     };
     let token = session.grant_password(credentials).await?;
     Ok(TokenDetails::of(&session).await.unwrap_or_else(|| TokenDetails::new(token, session.history())))
+}
+
+/// RFC 8628: starts a device sign-in, hands the code to the window through `on_started`, then
+/// polls until the user approves on another device (or denies, or the code expires).
+/// `attempt_id` names it for `signin_device_cancel`.
+#[tauri::command]
+pub async fn signin_device(
+    state: State<'_, AppState>,
+    name: String,
+    attempt_id: String,
+    on_started: Channel<DeviceStarted>,
+) -> Cmd<TokenDetails> {
+    let session = state.session(&name)?;
+    let d = session.start_device().await?;
+    let open = d.verification_uri_complete.clone().unwrap_or_else(|| d.verification_uri.clone());
+    let qr_svg = qrcode::QrCode::new(open.as_bytes())
+        .map(|c| c.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build())
+        .unwrap_or_default();
+    on_started
+        .send(DeviceStarted {
+            user_code: d.user_code.clone(),
+            verification_uri: d.verification_uri.clone(),
+            verification_uri_complete: d.verification_uri_complete.clone(),
+            expires_at: d.expires_at,
+            interval_seconds: d.interval_seconds,
+            qr_svg,
+        })
+        .map_err(|e| Error::new(oauth_desk_core::ErrorCode::Cancelled, format!("the window stopped listening: {e}")))?;
+    let (abort, registration) = AbortHandle::new_pair();
+    state.queries.lock().map_err(|_| Error::storage("attempt table poisoned"))?.insert(attempt_id.clone(), abort);
+    let result = Abortable::new(session.poll_device(&d), registration).await;
+    if let Ok(mut q) = state.queries.lock() {
+        q.remove(&attempt_id);
+    }
+    let token = result.map_err(|_| Error::new(oauth_desk_core::ErrorCode::Cancelled, "the device sign-in was cancelled"))??;
+    Ok(TokenDetails::of(&session).await.unwrap_or_else(|| TokenDetails::new(token, session.history())))
+}
+
+#[tauri::command]
+pub fn signin_device_cancel(state: State<'_, AppState>, attempt_id: String) -> Cmd<bool> {
+    salesforce_query_cancel(state, attempt_id)
 }
 
 /// RFC 7523 §2.1 with the profile's private key and username.

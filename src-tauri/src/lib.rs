@@ -105,6 +105,8 @@ pub fn run() {
             commands::grant_password,
             commands::grant_client_credentials,
             commands::grant_jwt_bearer,
+            commands::signin_device,
+            commands::signin_device_cancel,
             commands::private_key_create,
             commands::private_key_import,
             commands::profile_import_sfdx_url,

@@ -161,3 +161,18 @@ pub struct SandboxInfo {
     pub username: String,
     pub password: String,
 }
+
+/// A device sign-in under way (RFC 8628): what the window shows while the app polls.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct DeviceStarted {
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    #[ts(type = "number")]
+    pub expires_at: i64,
+    #[ts(type = "number")]
+    pub interval_seconds: u64,
+    /// A QR code of the complete URI (or the plain one) as SVG, made here: only rectangles.
+    pub qr_svg: String,
+}

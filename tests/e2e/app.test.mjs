@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { harProblems } from './har.mjs';
 import {
-  answerSaveDialog, cli, clickAway, loginWindow, newProfileHome, SALESFORCE, shot, startDriver, startOidc, startSalesforce, startWechat, stopAll, stopDriver, tid, type, WECHAT_WEB, withApp,
+  answerSaveDialog, approveDevice, cli, clickAway, loginWindow, newProfileHome, SALESFORCE, shot, startDriver, startOidc, startSalesforce, startWechat, stopAll, stopDriver, tid, type, WECHAT_WEB, withApp,
 } from './harness.mjs';
 
 let sf, wx, oidc;
@@ -483,6 +483,25 @@ describe('the real oidc-provider and the WeChat emulator', () => {
       assert.equal(await check.getAttribute('data-status'), 'verified', await check.getText());
       assert.match(await check.getText(), /verified: RS256 signature/);
       await shot(b, '13-oidc-token');
+    });
+  });
+
+  test('the device grant: a code and a QR code, approved on another device', async () => {
+    await withApp('device', async (b) => {
+      await click(b, 'profile-my-provider');
+      await click(b, 'tab-signin');
+      await click(b, 'device-start');
+      const code = await tid(b, 'device-user-code');
+      await code.waitForExist({ timeout: 15000 });
+      assert.match(await code.getText(), /^[A-Z]{4}-[A-Z]{4}$/);
+      assert.match(await text(b, 'device-countdown'), /expires in (9m|10m)/);
+      assert.ok(await b.execute(() => document.querySelector('[data-testid="device"] svg rect') !== null), 'a QR code');
+      await shot(b, '13b-device-code');
+      const complete = await (await tid(b, 'device-uri')).getAttribute('data-complete');
+      assert.match(await approveDevice(complete), /Sign-in Success/);
+      await (await tid(b, 'token-access')).waitForExist({ timeout: 30000 });
+      assert.match(await text(b, 'token-history'), /device_code/);
+      assert.equal(await (await tid(b, 'id-token-check')).getAttribute('data-status'), 'verified');
     });
   });
 

@@ -235,3 +235,32 @@ export async function answerSaveDialog(title, path) {
   await x(['type', '--delay', '10', path]);
   await x(['key', 'Return']);
 }
+
+/** Approves a device sign-in at oidc-provider's own pages over HTTP, as a user on a phone would:
+ *  the code confirmation, login, consent, until the success page (which it returns). */
+export async function approveDevice(url, login = 'ada', password = 'x') {
+  const jar = new Map();
+  const cookies = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const keep = (r) => {
+    for (const c of r.headers.getSetCookie?.() ?? []) {
+      const [pair] = c.split(';');
+      const i = pair.indexOf('=');
+      jar.set(pair.slice(0, i).trim(), pair.slice(i + 1));
+    }
+  };
+  let next = { url, init: { method: 'GET' } };
+  for (let step = 0; step < 24; step++) {
+    const r = await fetch(next.url, { ...next.init, redirect: 'manual', headers: { ...(next.init.headers ?? {}), cookie: cookies() } });
+    keep(r);
+    if (r.status >= 300 && r.status < 400) { next = { url: new URL(r.headers.get('location'), next.url).toString(), init: { method: 'GET' } }; continue; }
+    const html = await r.text();
+    if (r.status !== 200) throw new Error(`oidc-provider answered HTTP ${r.status}`);
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    if (!action) return html;
+    const fields = new URLSearchParams();
+    for (const m of html.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) fields.set(m[1], m[2].replace(/&amp;/g, '&'));
+    if (html.includes('name="login"')) { fields.set('login', login); fields.set('password', password); }
+    next = { url: new URL(action, next.url).toString(), init: { method: 'POST', body: fields.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } } };
+  }
+  throw new Error('too many steps in the device sign-in');
+}

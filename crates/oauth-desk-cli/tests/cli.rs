@@ -176,13 +176,15 @@ async fn browser_sign_in_with_a_loopback_redirect() {
     let mut cmd = desk.cmd(&["login", "browser", "sf", "--no-open", "--port", "0", "--wait", "30"]);
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let url = tokio::task::spawn_blocking(move || {
+    // The reader is kept (and drained at the end): dropping it would close the pipe, and the
+    // CLI's next line on standard error would fail with EPIPE.
+    let (url, mut stderr) = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
         loop {
             line.clear();
             assert!(stderr.read_line(&mut line).unwrap() > 0, "the CLI ended before printing the URL");
             if line.trim_start().starts_with("http") {
-                return line.trim().to_string();
+                return (line.trim().to_string(), stderr);
             }
         }
     })
@@ -193,8 +195,14 @@ async fn browser_sign_in_with_a_loopback_redirect() {
     let page = reqwest::get(&loopback).await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("You can close this tab"));
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (out, rest) = tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+        (child.wait_with_output().unwrap(), rest)
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{:?}: {rest}", out.status);
     assert!(String::from_utf8_lossy(&out.stdout).contains("authorization_code grant"));
 }
 
@@ -497,14 +505,15 @@ async fn device_grant_prints_a_code_and_a_qr_code_and_waits_for_approval() {
     let mut cmd = desk.cmd(&["login", "device", "tv"]);
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let (seen, url) = tokio::task::spawn_blocking(move || {
+    // The reader is kept and drained (see the browser test: a closed pipe fails the CLI).
+    let (seen, url, mut stderr) = tokio::task::spawn_blocking(move || {
         let (mut all, mut line) = (String::new(), String::new());
         loop {
             line.clear();
             assert!(stderr.read_line(&mut line).unwrap() > 0, "the CLI ended before printing the URL: {all}");
             all.push_str(&line);
             if line.trim_start().starts_with("http") && line.contains("user_code=") {
-                return (all, line.trim().to_string());
+                return (all, line.trim().to_string(), stderr);
             }
         }
     })
@@ -513,7 +522,13 @@ async fn device_grant_prints_a_code_and_a_qr_code_and_waits_for_approval() {
     assert!(seen.contains("enter the code"), "{seen}");
     assert!(['\u{2580}', '\u{2584}', '\u{2588}'].iter().any(|c| seen.contains(*c)), "a QR code in block characters:\n{seen}");
     user::oidc_device_approve(&url, "ada", "x", false).await.unwrap();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (out, rest) = tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+        (child.wait_with_output().unwrap(), rest)
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{:?}: {rest}", out.status);
     assert!(String::from_utf8_lossy(&out.stdout).contains("device_code grant"));
 }

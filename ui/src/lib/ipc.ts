@@ -2,6 +2,7 @@
 // the query channel. Nothing else in ui/ imports @tauri-apps/*.
 import { invoke, Channel } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { DeviceStarted } from './bindings/DeviceStarted';
 import type { AppInfo } from './bindings/AppInfo';
 import type { ApiRequest } from './bindings/ApiRequest';
 import type { ApiResponse } from './bindings/ApiResponse';
@@ -119,3 +120,9 @@ export const privateKeyCreate = (name: string) => call<string>('private_key_crea
 export const privateKeyImport = (name: string, pem: string) => call<void>('private_key_import', { name, pem });
 export const profileImportSfdxUrl = (name: string, url: string) => call<ProfileEntry>('profile_import_sfdx_url', { name, url });
 export const profileSfdxUrl = (name: string) => call<string>('profile_sfdx_url', { name });
+export function signinDevice(name: string, attemptId: string, onStarted: (d: DeviceStarted) => void): Promise<TokenDetails> {
+  const channel = new Channel<DeviceStarted>();
+  channel.onmessage = onStarted;
+  return call<TokenDetails>('signin_device', { name, attemptId, onStarted: channel });
+}
+export const signinDeviceCancel = (attemptId: string) => call<boolean>('signin_device_cancel', { attemptId });

@@ -7,6 +7,10 @@ export type Oauth2Config = {
  */
 issuer?: string | null, authorize_url?: string | null, token_url?: string | null, userinfo_url?: string | null, revocation_url?: string | null, introspection_url?: string | null, 
 /**
+ * RFC 8628's device authorization endpoint (discovery fills it when empty).
+ */
+device_authorization_url?: string | null, 
+/**
  * Base for relative URLs in authenticated requests.
  */
 api_base?: string | null, client_auth: ClientAuth, scopes: Array<string>, pkce: boolean, authorize_params?: { [key in string]: string }, };
