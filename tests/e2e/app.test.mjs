@@ -267,6 +267,14 @@ describe('Salesforce through the login window', () => {
       assert.equal(await (await tid(b, 'request-url')).getValue(), '/services/data/v60.0/sobjects');
       assert.match(await text(b, 'response-status'), /^HTTP 200/, 'the answer is still shown');
       await shot(b, '08i-request-kept');
+      // The changed screens in the dark theme too.
+      await click(b, 'toggle-theme');
+      await shot(b, '08i-request-kept-dark');
+      await click(b, 'tab-query');
+      await shot(b, '07b-query-long-values-dark');
+      await click(b, 'tab-token');
+      await shot(b, '05-token-dark');
+      await click(b, 'toggle-theme');
     });
   });
 
