@@ -179,6 +179,30 @@ mod tests {
     }
 
     #[test]
+    fn ps256_and_es256_verify_too() {
+        let now = 1_800_000_000;
+        let claims = json!({"iss": ISS, "aud": "client-1", "sub": "ada", "exp": now + 300, "iat": now});
+        let expect = Expect { issuer: ISS, client_id: "client-1", nonce: None, access_token: None, now };
+        // PS256 with an RSA key.
+        let (k, jwks) = key();
+        let mut h = Header::new(Algorithm::PS256);
+        h.kid = Some("k1".into());
+        let ps = encode(&h, &claims, &k).unwrap();
+        assert_eq!(verify(&ps, &keys_of(&jwks), &expect), Ok(IdTokenCheck::Verified { alg: "PS256".into(), kid: Some("k1".into()) }));
+        // ES256 with a P-256 key (its JWK from the public point 04 || x || y).
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let point = pair.public_key_raw();
+        let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "ec1", "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])});
+        let mut h = Header::new(Algorithm::ES256);
+        h.kid = Some("ec1".into());
+        let es = encode(&h, &claims, &EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            verify(&es, &keys_of(&json!({"keys": [jwk]})), &expect),
+            Ok(IdTokenCheck::Verified { alg: "ES256".into(), kid: Some("ec1".into()) })
+        );
+    }
+
+    #[test]
     fn verifies_and_names_each_failure() {
         let (k, jwks) = key();
         let keys = keys_of(&jwks);
