@@ -1,5 +1,5 @@
 // The user's language and theme, reactive and remembered across restarts.
-import { translate, type Key, type Lang } from './i18n';
+import { loadLang, translate, type Key, type Lang } from './i18n';
 
 function initialLang(): Lang {
   const saved = localStorage.getItem('lang');
@@ -19,7 +19,8 @@ export function t(key: Key, vars?: Record<string, string | number>): string {
   return translate(settings.lang, key, vars);
 }
 
-export function setLang(lang: Lang) {
+export async function setLang(lang: Lang) {
+  await loadLang(lang);
   settings.lang = lang;
   localStorage.setItem('lang', lang);
 }
