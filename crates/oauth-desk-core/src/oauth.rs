@@ -398,6 +398,23 @@ pub fn bearer_challenge_error(raw: &RawResponse) -> Option<String> {
     })
 }
 
+/// What the device authorization endpoint answered (RFC 8628 §3.2).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceAuthorization {
+    /// Stays in the process that polls; never shown.
+    #[cfg_attr(feature = "ts", ts(skip))]
+    #[serde(skip)]
+    pub device_code: Secret,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub expires_at: crate::clock::Millis,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub interval_seconds: u64,
+}
+
 /// RFC 8628 §3.1: `client_id` (with the client's authentication) and the scopes.
 pub fn device_authorization_request(endpoint: &Url, client: &Client, scopes: &[String]) -> Result<Request> {
     let mut fields: Vec<(&'static str, String)> = Vec::new();
@@ -409,7 +426,7 @@ pub fn device_authorization_request(endpoint: &Url, client: &Client, scopes: &[S
 
 /// RFC 8628 §3.2, leniently: `expires_in` and `interval` may come as strings; `interval`
 /// defaults to 5 seconds. The URIs must be http(s), so nothing else is offered to open.
-pub fn read_device_authorization(raw: &RawResponse, now: crate::clock::Millis) -> Result<crate::session::DeviceAuthorization> {
+pub fn read_device_authorization(raw: &RawResponse, now: crate::clock::Millis) -> Result<DeviceAuthorization> {
     let Some(obj) = lenient_object(raw) else { return Err(raw.not_json(None)) };
     if let Some(e) = oauth_error(raw, &obj, "the device authorization endpoint refused".into(), &|code, _| {
         crate::hints::token_error(Grant::DeviceCode, code, None).to_string()
@@ -420,7 +437,7 @@ pub fn read_device_authorization(raw: &RawResponse, now: crate::clock::Millis) -
     let number = |k: &str| obj.get(k).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())));
     let web = |s: String| Url::parse(&s).ok().filter(|u| matches!(u.scheme(), "http" | "https")).map(|_| s);
     let missing = |k: &str| Error::unexpected(format!("the device authorization response has no {k}")).at(&raw.endpoint);
-    Ok(crate::session::DeviceAuthorization {
+    Ok(DeviceAuthorization {
         device_code: Secret::new(text("device_code").ok_or_else(|| missing("device_code"))?),
         user_code: text("user_code").ok_or_else(|| missing("user_code"))?,
         verification_uri: text("verification_uri")

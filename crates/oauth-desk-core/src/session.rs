@@ -52,22 +52,7 @@ pub struct PendingAuthorization {
     pub created_at: Millis,
 }
 
-/// What the device authorization endpoint answered (RFC 8628 §3.2).
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-#[derive(Debug, Clone, Serialize)]
-pub struct DeviceAuthorization {
-    /// Stays in the process that polls; never shown.
-    #[cfg_attr(feature = "ts", ts(skip))]
-    #[serde(skip)]
-    pub device_code: Secret,
-    pub user_code: String,
-    pub verification_uri: String,
-    pub verification_uri_complete: Option<String>,
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
-    pub expires_at: Millis,
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
-    pub interval_seconds: u64,
-}
+pub use crate::oauth::DeviceAuthorization;
 
 /// One token request, as the history shows it: never a token or a secret.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
