@@ -274,9 +274,21 @@ impl Dialect for Salesforce {
         token_hint(grant, error, description)
     }
 
-    /// The login host: production, sandbox, My Domain, or an Experience Cloud site's URL.
+    /// Salesforce checks `aud` against its authorization servers: https://login.salesforce.com
+    /// for production orgs and https://test.salesforce.com for sandboxes, also when the token
+    /// is asked for at a My Domain host (as the Salesforce CLI does), or an Experience Cloud
+    /// site's own URL. Any other host (a local test server) is its own audience.
     fn jwt_audience(&self, _endpoints: &Endpoints) -> Result<String> {
-        Ok(self.config.login_url()?.as_str().trim_end_matches('/').to_string())
+        let login = self.config.login_url()?;
+        let host = login.host_str().unwrap_or_default().to_ascii_lowercase();
+        let own = login.as_str().trim_end_matches('/').to_string();
+        Ok(if host == "test.salesforce.com" || host.ends_with(".sandbox.my.salesforce.com") {
+            crate::profile::SALESFORCE_SANDBOX.trim_end_matches('/').to_string()
+        } else if host == "login.salesforce.com" || host.ends_with(".my.salesforce.com") {
+            crate::profile::SALESFORCE_PRODUCTION.trim_end_matches('/').to_string()
+        } else {
+            own
+        })
     }
 
     /// The JWT bearer request is the grant type and the assertion, nothing else.
@@ -640,8 +652,10 @@ mod tests {
         for (login, aud) in [
             ("production", "https://login.salesforce.com"),
             ("sandbox", "https://test.salesforce.com"),
-            ("acme.my.salesforce.com", "https://acme.my.salesforce.com"),
+            ("acme.my.salesforce.com", "https://login.salesforce.com"),
+            ("https://acme--dev.sandbox.my.salesforce.com", "https://test.salesforce.com"),
             ("https://acme.my.site.com/partners", "https://acme.my.site.com/partners"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
         ] {
             let d = dialect(login);
             let e = endpoints(&d.config).unwrap();
