@@ -173,37 +173,16 @@ async fn browser_sign_in_with_a_loopback_redirect() {
     let (_em, srv) = salesforce::start(salesforce::Config::default(), 0).await.unwrap();
     let desk = Desk::new("sf-browser");
     salesforce_profile(&desk, &srv.base_url()).await;
-    let mut cmd = desk.cmd(&["login", "browser", "sf", "--no-open", "--port", "0", "--wait", "30"]);
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    // The reader is kept (and drained at the end): dropping it would close the pipe, and the
-    // CLI's next line on standard error would fail with EPIPE.
-    let (url, mut stderr) = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            assert!(stderr.read_line(&mut line).unwrap() > 0, "the CLI ended before printing the URL");
-            if line.trim_start().starts_with("http") {
-                return (line.trim().to_string(), stderr);
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let run =
+        Waiting::start(&desk, &["login", "browser", "sf", "--no-open", "--port", "0", "--wait", "30"], |l| l.starts_with("http")).await;
+    let url = run.line.clone();
     let loopback = user::salesforce_sign_in(&url, "ada@example.com", "Passw0rd!", true).await.unwrap();
     assert!(loopback.starts_with("http://127.0.0.1:") && loopback.contains("/callback?code="), "{loopback}");
     let page = reqwest::get(&loopback).await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("You can close this tab"));
-    let (out, rest) = tokio::task::spawn_blocking(move || {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-        (child.wait_with_output().unwrap(), rest)
-    })
-    .await
-    .unwrap();
-    assert!(out.status.success(), "{:?}: {rest}", out.status);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("authorization_code grant"));
+    let stdout = run.finish().await;
+    assert!(stdout.contains("authorization_code grant"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -502,33 +481,57 @@ async fn device_grant_prints_a_code_and_a_qr_code_and_waits_for_approval() {
         "desk-post-secret\n",
     )
     .await;
-    let mut cmd = desk.cmd(&["login", "device", "tv"]);
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    // The reader is kept and drained (see the browser test: a closed pipe fails the CLI).
-    let (seen, url, mut stderr) = tokio::task::spawn_blocking(move || {
-        let (mut all, mut line) = (String::new(), String::new());
-        loop {
-            line.clear();
-            assert!(stderr.read_line(&mut line).unwrap() > 0, "the CLI ended before printing the URL: {all}");
-            all.push_str(&line);
-            if line.trim_start().starts_with("http") && line.contains("user_code=") {
-                return (all, line.trim().to_string(), stderr);
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let run = Waiting::start(&desk, &["login", "device", "tv"], |l| l.starts_with("http") && l.contains("user_code=")).await;
+    let (seen, url) = (run.seen.clone(), run.line.clone());
     assert!(seen.contains("enter the code"), "{seen}");
     assert!(['\u{2580}', '\u{2584}', '\u{2588}'].iter().any(|c| seen.contains(*c)), "a QR code in block characters:\n{seen}");
     user::oidc_device_approve(&url, "ada", "x", false).await.unwrap();
-    let (out, rest) = tokio::task::spawn_blocking(move || {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-        (child.wait_with_output().unwrap(), rest)
-    })
-    .await
-    .unwrap();
-    assert!(out.status.success(), "{:?}: {rest}", out.status);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("device_code grant"));
+    assert!(run.finish().await.contains("device_code grant"));
+}
+
+/// A CLI command that prints something on standard error to act on (a URL) and then waits.
+/// The reader is kept until the command ends: dropping it would close the pipe, and the CLI's
+/// next line on standard error would fail with EPIPE.
+struct Waiting {
+    child: std::process::Child,
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+    /// Standard error up to and including `line`.
+    seen: String,
+    /// The first line (trimmed) that matched.
+    line: String,
+}
+
+impl Waiting {
+    async fn start(desk: &Desk, args: &[&str], wanted: fn(&str) -> bool) -> Waiting {
+        let mut child = desk.cmd(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let (seen, line, stderr) = tokio::task::spawn_blocking(move || {
+            let (mut seen, mut line) = (String::new(), String::new());
+            loop {
+                line.clear();
+                assert!(stderr.read_line(&mut line).unwrap() > 0, "the CLI ended before printing what was awaited:\n{seen}");
+                seen.push_str(&line);
+                if wanted(line.trim()) {
+                    return (seen, line.trim().to_string(), stderr);
+                }
+            }
+        })
+        .await
+        .unwrap();
+        Waiting { child, stderr, seen, line }
+    }
+
+    /// Waits for the command to succeed; its standard output.
+    async fn finish(self) -> String {
+        let Waiting { child, mut stderr, .. } = self;
+        let (out, rest) = tokio::task::spawn_blocking(move || {
+            let mut rest = String::new();
+            std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+            (child.wait_with_output().unwrap(), rest)
+        })
+        .await
+        .unwrap();
+        assert!(out.status.success(), "{:?}: {rest}", out.status);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
 }

@@ -89,21 +89,38 @@ pub async fn wechat_authorize(authorize_url: &str, allow: bool) -> Result<String
 /// its redirects with a cookie jar, fills the login form, presses Continue on consent.
 /// Returns the redirect to the client's redirect URI.
 pub async fn oidc_sign_in(authorize_url: &str, login: &str, password: &str, redirect_prefix: &str) -> Result<String> {
+    match walk_oidc_pages(authorize_url, login, password, false, Some(redirect_prefix)).await? {
+        Walked::Redirect(to) => Ok(to),
+        Walked::Page(_) => Err("no form on the interaction page".into()),
+    }
+}
+
+enum Walked {
+    /// A redirect to the given prefix (the client's redirect URI): where the walk ends.
+    Redirect(String),
+    /// A page with no form (or the page after an abort).
+    Page(String),
+}
+
+/// oidc-provider's own pages, as a user goes through them: follows redirects, fills the login
+/// form, submits every other form as it is (with `abort=yes` on the first that offers it when
+/// `deny`), until a redirect to `stop_at` or a page with nothing left to submit.
+async fn walk_oidc_pages(start: &str, login: &str, password: &str, deny: bool, stop_at: Option<&str>) -> Result<Walked> {
     let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().map_err(|e| e.to_string())?;
-    let base = url::Url::parse(authorize_url).map_err(|e| e.to_string())?;
-    let mut next = authorize_url.to_string();
+    let base = url::Url::parse(start).map_err(|e| e.to_string())?;
+    let mut next = start.to_string();
     let mut pending_post: Option<(String, HashMap<String, String>)> = None;
-    for _ in 0..12 {
+    let mut aborted = false;
+    for _ in 0..24 {
         let r = match pending_post.take() {
             Some((url, form)) => c.post(&url).form(&form).send().await,
             None => c.get(&next).send().await,
         }
         .map_err(|e| e.to_string())?;
         if r.status().is_redirection() {
-            let loc = location(&r)?;
-            let abs = base.join(&loc).map_err(|e| e.to_string())?.to_string();
-            if abs.starts_with(redirect_prefix) {
-                return Ok(abs);
+            let abs = base.join(&location(&r)?).map_err(|e| e.to_string())?.to_string();
+            if stop_at.is_some_and(|p| abs.starts_with(p)) {
+                return Ok(Walked::Redirect(abs));
             }
             next = abs;
             continue;
@@ -115,46 +132,8 @@ pub async fn oidc_sign_in(authorize_url: &str, login: &str, password: &str, redi
             return Err(format!("oidc-provider answered HTTP {status}: {}", msg.trim()));
         }
         let (action, mut fields) = form_fields(&html);
-        if action.is_empty() {
-            return Err("no form on the interaction page".into());
-        }
-        if html.contains("name=\"login\"") {
-            fields.insert("login".into(), login.into());
-            fields.insert("password".into(), password.into());
-        }
-        pending_post = Some((base.join(&action).map_err(|e| e.to_string())?.to_string(), fields));
-    }
-    Err("too many steps without reaching the redirect URI".into())
-}
-
-/// Approves (or, with `deny`, aborts) a device sign-in at oidc-provider's own pages, as the user
-/// would on their phone: the code confirmation page, then login and consent, until the
-/// "success" page. Returns that page's text.
-pub async fn oidc_device_approve(verification_uri_complete: &str, login: &str, password: &str, deny: bool) -> Result<String> {
-    let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().map_err(|e| e.to_string())?;
-    let base = url::Url::parse(verification_uri_complete).map_err(|e| e.to_string())?;
-    let mut next = verification_uri_complete.to_string();
-    let mut pending_post: Option<(String, HashMap<String, String>)> = None;
-    let mut aborted = false;
-    for _ in 0..24 {
-        let r = match pending_post.take() {
-            Some((url, form)) => c.post(&url).form(&form).send().await,
-            None => c.get(&next).send().await,
-        }
-        .map_err(|e| e.to_string())?;
-        if r.status().is_redirection() {
-            next = base.join(&location(&r)?).map_err(|e| e.to_string())?.to_string();
-            continue;
-        }
-        let status = r.status();
-        let html = r.text().await.map_err(|e| e.to_string())?;
-        if !status.is_success() {
-            return Err(format!("oidc-provider answered HTTP {status}"));
-        }
-        let (action, mut fields) = form_fields(&html);
-        // The page after an abort (or the success page) ends the walk.
         if action.is_empty() || aborted {
-            return Ok(html);
+            return Ok(Walked::Page(html));
         }
         if html.contains("name=\"login\"") {
             fields.insert("login".into(), login.into());
@@ -166,5 +145,14 @@ pub async fn oidc_device_approve(verification_uri_complete: &str, login: &str, p
         }
         pending_post = Some((base.join(&action).map_err(|e| e.to_string())?.to_string(), fields));
     }
-    Err("too many steps without reaching the end of the device sign-in".into())
+    Err("too many steps through oidc-provider's pages".into())
+}
+
+/// Approves (or, with `deny`, aborts) a device sign-in at oidc-provider's own pages, as the user
+/// would on their phone: the code confirmation page, then login and consent, until the
+/// "success" page. Returns that page's text.
+pub async fn oidc_device_approve(verification_uri_complete: &str, login: &str, password: &str, deny: bool) -> Result<String> {
+    match walk_oidc_pages(verification_uri_complete, login, password, deny, None).await? {
+        Walked::Page(html) | Walked::Redirect(html) => Ok(html),
+    }
 }
