@@ -7,6 +7,7 @@
 
 use clap::{Args, ValueEnum};
 use futures::StreamExt;
+use oauth_desk_core::providers::salesforce::bulk::{bulk_unsupported, BulkChunk, BulkDownload};
 use oauth_desk_core::providers::salesforce::{QueryOptions, SalesforceApi};
 use oauth_desk_core::soql::{self, QueryColumns};
 use oauth_desk_core::{Desk, Error, Result};
@@ -20,6 +21,18 @@ pub enum Format {
     Csv,
     Json,
     Ndjson,
+}
+
+/// Which Salesforce API runs the query.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Api {
+    /// The REST API's query resource, page after page.
+    Rest,
+    /// A Bulk API 2.0 query job, its CSV results downloaded in parallel (CSV output only).
+    Bulk,
+    /// REST, switching to Bulk API 2.0 when the first page says the query returns more than
+    /// --bulk-threshold rows and Bulk can run it (CSV output, no --max-rows).
+    Auto,
 }
 
 #[derive(Args, Debug)]
@@ -53,6 +66,15 @@ pub struct QueryArgs {
     /// Never print progress.
     #[arg(long)]
     pub quiet: bool,
+    /// The API that runs the query.
+    #[arg(long, value_enum, default_value_t = Api::Auto)]
+    pub api: Api,
+    /// With --api auto: the row count above which the query runs as a Bulk API 2.0 job.
+    #[arg(long, default_value_t = 50_000, value_name = "ROWS")]
+    pub bulk_threshold: u64,
+    /// Bulk API 2.0: result downloads at once (API 58.0 and later; 1 downloads one by one).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub bulk_parallel: u8,
 }
 
 /// Rows a table shows at most: it must hold every row to size its columns. Past this, the
@@ -166,6 +188,255 @@ impl Progress {
     }
 }
 
+/// Where the rows go, whichever API fetches them: the sink, the CSV writer (one page's worth of
+/// bytes at a time), the table's rows, counters and progress.
+struct Output<'a> {
+    args: &'a QueryArgs,
+    sink: Sink,
+    progress: Progress,
+    columns: QueryColumns,
+    csv_writer: Option<csv::Writer<Vec<u8>>>,
+    table_rows: Vec<Vec<String>>,
+    rows: u64,
+    pages: u64,
+    total: u64,
+    limit: u64,
+    tty: bool,
+    stopped_early: bool,
+    /// The API that ran the query, for the summary line.
+    api: &'static str,
+}
+
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    // Every field quoted, as Bulk API 2.0 writes its results: REST and Bulk give the same bytes.
+    csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Always).from_writer(Vec::new())
+}
+
+fn csv_error(e: csv::Error) -> Error {
+    Error::unexpected(format!("cannot write CSV: {e}"))
+}
+
+impl<'a> Output<'a> {
+    fn open(args: &'a QueryArgs, soql_text: &str) -> Result<Self> {
+        let limit = match (args.max_rows, args.format) {
+            (m, Format::Table) => m.unwrap_or(u64::MAX).min(TABLE_ROWS),
+            (m, _) => m.unwrap_or(u64::MAX),
+        };
+        let mut out = Output {
+            args,
+            sink: Sink::open(&args.out)?,
+            progress: Progress { started: Instant::now(), last: None, tty: std::io::stderr().is_terminal(), enabled: !args.quiet },
+            columns: QueryColumns::for_query(soql_text),
+            csv_writer: None,
+            table_rows: Vec::new(),
+            rows: 0,
+            pages: 0,
+            total: 0,
+            limit,
+            tty: args.out.is_none() && std::io::stdout().is_terminal(),
+            stopped_early: false,
+            api: "REST API",
+        };
+        if args.format == Format::Json {
+            out.write(b"[")?;
+        }
+        if args.format == Format::Csv && args.bom {
+            out.write("\u{feff}".as_bytes())?;
+        }
+        Ok(out)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.sink.write_all(bytes).map_err(io_error)
+    }
+
+    /// One REST page: its records in the chosen format. `false` once --max-rows is reached.
+    fn rest_page(&mut self, page: &oauth_desk_core::providers::salesforce::SoqlPage) -> Result<bool> {
+        self.pages += 1;
+        self.total = page.total_size;
+        if !self.columns.is_resolved() {
+            self.columns.resolve(page.records.first());
+            if self.args.format == Format::Csv {
+                let mut w = csv_writer();
+                w.write_record(self.columns.labels()).map_err(csv_error)?;
+                self.csv_writer = Some(w);
+            }
+        }
+        let (format, tty, guard) = (self.args.format, self.tty, self.args.guard_formulas);
+        for record in &page.records {
+            if self.rows >= self.limit {
+                self.stopped_early = true;
+                self.flush_csv()?;
+                return Ok(false);
+            }
+            self.rows += 1;
+            match format {
+                Format::Csv => {
+                    if let Some(w) = self.csv_writer.as_mut() {
+                        for cell in self.columns.spreadsheet_cells(record, guard) {
+                            // On a terminal, a server's control characters are shown, not obeyed.
+                            let cell = if tty { std::borrow::Cow::Owned(oauth_desk_core::error::printable(&cell)) } else { cell };
+                            w.write_field(cell.as_bytes()).map_err(csv_error)?;
+                        }
+                        w.write_record(None::<&[u8]>).map_err(csv_error)?;
+                    }
+                }
+                Format::Json => {
+                    if self.rows > 1 {
+                        self.write(b",")?;
+                    }
+                    self.write(b"\n  ")?;
+                    write_json(&mut self.sink, &soql::strip_attributes(record), tty)?;
+                }
+                Format::Ndjson => {
+                    write_json(&mut self.sink, &soql::strip_attributes(record), tty)?;
+                    self.write(b"\n")?;
+                }
+                Format::Table => {
+                    let row = self.columns.cells(record).map(|c| oauth_desk_core::error::printable(&c)).collect();
+                    self.table_rows.push(row);
+                }
+            }
+        }
+        self.flush_csv()?;
+        self.progress.update(self.rows, self.total, self.pages);
+        Ok(true)
+    }
+
+    /// Hands the page's CSV to the sink, so memory holds one page at most.
+    fn flush_csv(&mut self) -> Result<()> {
+        if let Some(w) = self.csv_writer.take() {
+            let mut buf = w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?;
+            self.write(&buf)?;
+            buf.clear();
+            self.csv_writer = Some(csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Always).from_writer(buf));
+        }
+        Ok(())
+    }
+
+    /// One Bulk API 2.0 results download. Copied straight to the output when nothing needs
+    /// changing (CSV to a file or pipe, no --guard-formulas); else read and written cell by cell.
+    fn bulk_chunk(&mut self, chunk: &BulkChunk) -> Result<()> {
+        self.pages += 1;
+        let first = !self.columns.is_resolved();
+        if first {
+            let labels: Vec<String> = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(chunk.header())
+                .records()
+                .next()
+                .transpose()
+                .map_err(|e| Error::unexpected(format!("the Bulk API results' header is not CSV ({e})")))?
+                .map(|r| r.iter().map(str::to_string).collect())
+                .unwrap_or_default();
+            self.columns = QueryColumns::with_labels(labels);
+        } else if !header_matches(self.columns.labels(), chunk.header()) {
+            return Err(Error::unexpected("a Bulk API results download has other columns than the first; the query was stopped"));
+        }
+        let rows = chunk.rows();
+        if !self.tty && !self.args.guard_formulas {
+            if first {
+                self.write(&chunk.csv)?;
+            } else {
+                self.write(&rows)?;
+            }
+            let n = chunk.records.unwrap_or_else(|| count_csv_records(&rows));
+            self.rows += n;
+        } else {
+            let mut w = csv_writer();
+            if first {
+                w.write_record(self.columns.labels()).map_err(csv_error)?;
+            }
+            let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(&rows[..]);
+            let mut record = csv::ByteRecord::new();
+            while reader.read_byte_record(&mut record).map_err(|e| Error::unexpected(format!("the Bulk API results are not CSV ({e})")))? {
+                self.rows += 1;
+                for field in record.iter() {
+                    let text = String::from_utf8_lossy(field);
+                    let text = if self.args.guard_formulas && soql::formula_like(&text) { format!("'{text}") } else { text.into_owned() };
+                    let text = if self.tty { oauth_desk_core::error::printable(&text) } else { text };
+                    w.write_field(text.as_bytes()).map_err(csv_error)?;
+                }
+                w.write_record(None::<&[u8]>).map_err(csv_error)?;
+            }
+            let buf = w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?;
+            self.write(&buf)?;
+        }
+        self.progress.update(self.rows, self.total, self.pages);
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.progress.done();
+        let csv_started = self.csv_writer.is_some();
+        self.flush_csv()?;
+        match self.args.format {
+            Format::Json => {
+                let end: &[u8] = if self.rows > 0 { b"\n]\n" } else { b"]\n" };
+                self.write(end)?
+            }
+            Format::Table if self.rows > 0 => {
+                let mut t = crate::output::table(&self.columns.labels().iter().map(String::as_str).collect::<Vec<_>>());
+                for r in std::mem::take(&mut self.table_rows) {
+                    t.add_row(r);
+                }
+                writeln!(self.sink, "{t}").map_err(io_error)?;
+            }
+            // No page came: still write the header when the select list gives one.
+            Format::Csv if !csv_started && self.api == "REST API" && !self.columns.labels().is_empty() => {
+                let mut w = csv_writer();
+                w.write_record(self.columns.labels()).map_err(csv_error)?;
+                let buf = w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?;
+                self.write(&buf)?;
+            }
+            _ => {}
+        }
+        self.sink.finish()?;
+        let args = self.args;
+        if !args.quiet {
+            let extra = match (self.stopped_early, args.format) {
+                (true, Format::Table) if args.max_rows.is_none_or(|m| m > TABLE_ROWS) => {
+                    " (a table shows the first 10000: use --format csv, json or ndjson, or --out, for every row)"
+                }
+                (true, _) => " (stopped early at --max-rows)",
+                (false, _) => "",
+            };
+            let secs = self.progress.started.elapsed().as_secs_f64();
+            let (rows, total, pages, api) = (self.rows, self.total.max(self.rows), self.pages, self.api);
+            let unit = if api == "REST API" { "page(s)" } else { "download(s)" };
+            eprintln!("{rows} of {total} rows in {pages} {unit} ({api}), {secs:.2} s{extra}");
+            if let Some(path) = &args.out {
+                eprintln!("written to {}", path.display());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a CSV header line names these columns, in this order.
+fn header_matches(labels: &[String], header: &[u8]) -> bool {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(header);
+    match reader.records().next() {
+        Some(Ok(r)) => r.iter().eq(labels.iter().map(String::as_str)),
+        _ => labels.is_empty(),
+    }
+}
+
+/// Records in CSV text (quoted line breaks are not record ends).
+fn count_csv_records(rows: &[u8]) -> u64 {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(rows);
+    let mut record = csv::ByteRecord::new();
+    let mut n = 0;
+    while reader.read_byte_record(&mut record).unwrap_or(false) {
+        n += 1;
+    }
+    n
+}
+
+fn is_broken_pipe(e: &Error) -> bool {
+    e.message.contains("Broken pipe")
+}
+
 pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
     if (args.bom || args.guard_formulas) && args.format != Format::Csv {
         return Err(Error::invalid_input("--bom and --guard-formulas apply to CSV: add --format csv"));
@@ -178,7 +449,35 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
     } else {
         args.soql.clone()
     };
+    if args.api == Api::Bulk {
+        if args.format != Format::Csv {
+            return Err(Error::invalid_input("Bulk API 2.0 returns CSV: add --format csv, or use --api rest"));
+        }
+        if args.max_rows.is_some() {
+            return Err(Error::invalid_input("--max-rows applies to the REST API: use --api rest, or a LIMIT in the query"));
+        }
+        if let Some(why) = bulk_unsupported(&soql_text) {
+            return Err(Error::invalid_input(format!("Bulk API 2.0 cannot run this query: {why}")).with_hint("use --api rest"));
+        }
+    }
     let session = desk.session_named(&args.name)?;
+    let mut out = Output::open(&args, &soql_text)?;
+    let result = if args.api == Api::Bulk {
+        run_bulk(&session, &soql_text, &args, &mut out).await
+    } else {
+        run_rest(&session, &soql_text, &args, &mut out).await
+    };
+    match result {
+        Err(e) if is_broken_pipe(&e) => return Ok(()),
+        other => other?,
+    }
+    match out.finish() {
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
+async fn run_rest(session: &oauth_desk_core::Session, soql_text: &str, args: &QueryArgs, out: &mut Output<'_>) -> Result<()> {
     // A table holds its rows until the end: it shows at most TABLE_ROWS, and fetches no more.
     let table_cap = (args.format == Format::Table).then_some(TABLE_ROWS + 1);
     let max_rows = match (args.max_rows, table_cap) {
@@ -186,126 +485,76 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
         (m, c) => m.or(c),
     };
     let options = QueryOptions { include_deleted: args.all, batch_size: args.batch_size, max_rows };
-    let mut stream = SalesforceApi::of(&session)?.query(&soql_text, options);
-
-    let mut sink = Sink::open(&args.out)?;
-    let mut progress = Progress { started: Instant::now(), last: None, tty: std::io::stderr().is_terminal(), enabled: !args.quiet };
-    let mut columns = QueryColumns::for_query(&soql_text);
-    let mut csv_writer: Option<csv::Writer<Vec<u8>>> = None;
-    let mut table_rows: Vec<Vec<String>> = Vec::new();
-    let (mut rows, mut pages, mut total) = (0u64, 0u64, 0u64);
-    let limit = match (args.max_rows, args.format) {
-        (m, Format::Table) => m.unwrap_or(u64::MAX).min(TABLE_ROWS),
-        (m, _) => m.unwrap_or(u64::MAX),
-    };
-    let tty = args.out.is_none() && std::io::stdout().is_terminal();
-    let mut stopped_early = false;
-
-    if args.format == Format::Json {
-        sink.write_all(b"[").map_err(io_error)?;
-    }
-    if args.format == Format::Csv && args.bom {
-        sink.write_all("\u{feff}".as_bytes()).map_err(io_error)?;
-    }
-    'pages: while let Some(page) = stream.next().await {
-        let page = page?;
-        pages += 1;
-        total = page.total_size;
-        if !columns.is_resolved() {
-            columns.resolve(page.records.first());
-            if args.format == Format::Csv {
-                let mut w = csv::Writer::from_writer(Vec::new());
-                w.write_record(columns.labels()).map_err(|e| Error::unexpected(e.to_string()))?;
-                csv_writer = Some(w);
-            }
+    let mut stream = SalesforceApi::of(session)?.query(soql_text, options);
+    let Some(first) = stream.next().await else { return Ok(()) };
+    let first = first?;
+    let may_switch = args.api == Api::Auto && args.format == Format::Csv && args.max_rows.is_none();
+    if may_switch && !first.done && first.total_size > args.bulk_threshold && bulk_unsupported(soql_text).is_none() {
+        drop(stream);
+        if !args.quiet {
+            eprintln!(
+                "{} rows: running the query as a Bulk API 2.0 job (over --bulk-threshold {}; --api rest keeps to REST)",
+                first.total_size, args.bulk_threshold
+            );
         }
-        for record in &page.records {
-            if rows >= limit {
-                stopped_early = true;
-                break 'pages;
-            }
-            rows += 1;
-            match args.format {
-                Format::Csv => {
-                    if let Some(w) = csv_writer.as_mut() {
-                        for cell in columns.spreadsheet_cells(record, args.guard_formulas) {
-                            // On a terminal, a server's control characters are shown, not obeyed.
-                            let cell = if tty { std::borrow::Cow::Owned(oauth_desk_core::error::printable(&cell)) } else { cell };
-                            w.write_field(cell.as_bytes()).map_err(|e| Error::unexpected(e.to_string()))?;
-                        }
-                        w.write_record(None::<&[u8]>).map_err(|e| Error::unexpected(e.to_string()))?;
-                    }
-                }
-                Format::Json => {
-                    if rows > 1 {
-                        sink.write_all(b",").map_err(io_error)?;
-                    }
-                    sink.write_all(b"\n  ").map_err(io_error)?;
-                    write_json(&mut sink, &soql::strip_attributes(record), tty)?;
-                }
-                Format::Ndjson => {
-                    write_json(&mut sink, &soql::strip_attributes(record), tty)?;
-                    sink.write_all(b"\n").map_err(io_error)?;
-                }
-                Format::Table => table_rows.push(columns.cells(record).map(|c| oauth_desk_core::error::printable(&c)).collect()),
-            }
-        }
-        // Hand each page's CSV to the sink as it completes, so memory holds one page at most.
-        if let Some(w) = csv_writer.take() {
-            let mut buf = w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?;
-            if let Err(e) = sink.write_all(&buf) {
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    return Ok(());
-                }
-                return Err(io_error(e));
-            }
-            buf.clear();
-            csv_writer = Some(csv::Writer::from_writer(buf));
-        }
-        progress.update(rows, total, pages);
+        return run_bulk(session, soql_text, args, out).await;
     }
-    drop(stream);
-    progress.done();
-    let csv_started = csv_writer.is_some();
-    if let Some(w) = csv_writer.take() {
-        // Rows of a page cut short by --max-rows.
-        let buf = w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?;
-        sink.write_all(&buf).map_err(io_error)?;
+    if !out.rest_page(&first)? {
+        return Ok(());
     }
-    match args.format {
-        Format::Json => sink.write_all(if rows > 0 { b"\n]\n" } else { b"]\n" }).map_err(io_error)?,
-        Format::Table if rows > 0 => {
-            let mut t = crate::output::table(&columns.labels().iter().map(String::as_str).collect::<Vec<_>>());
-            for r in table_rows {
-                t.add_row(r);
-            }
-            writeln!(sink, "{t}").map_err(io_error)?;
-        }
-        // No page came: still write the header when the select list gives one.
-        Format::Csv if !csv_started && !columns.labels().is_empty() => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(columns.labels()).map_err(|e| Error::unexpected(e.to_string()))?;
-            sink.write_all(&w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?).map_err(io_error)?;
-        }
-        _ => {}
-    }
-    match sink.finish() {
-        Err(e) if e.message.contains("Broken pipe") => return Ok(()),
-        other => other?,
-    }
-    if !args.quiet {
-        let extra = match (stopped_early, args.format) {
-            (true, Format::Table) if args.max_rows.is_none_or(|m| m > TABLE_ROWS) => {
-                " (a table shows the first 10000: use --format csv, json or ndjson, or --out, for every row)"
-            }
-            (true, _) => " (stopped early at --max-rows)",
-            (false, _) => "",
-        };
-        let secs = progress.started.elapsed().as_secs_f64();
-        eprintln!("{rows} of {total} rows in {pages} page(s), {secs:.2} s{extra}");
-        if let Some(path) = &args.out {
-            eprintln!("written to {}", path.display());
+    while let Some(page) = stream.next().await {
+        if !out.rest_page(&page?)? {
+            break;
         }
     }
     Ok(())
+}
+
+async fn run_bulk(session: &oauth_desk_core::Session, soql_text: &str, args: &QueryArgs, out: &mut Output<'_>) -> Result<()> {
+    let api = SalesforceApi::of(session)?;
+    out.api = "Bulk API 2.0";
+    let job = api.bulk_create(soql_text, args.all).await?;
+    let started = Instant::now();
+    let (quiet, tty) = (args.quiet, std::io::stderr().is_terminal());
+    let mut last = String::new();
+    let work = async {
+        let done = api
+            .bulk_wait(&job.id, |j| {
+                let line = format!("Bulk API 2.0 job {}: {}, {} records processed", j.id, j.state, j.number_records_processed.unwrap_or(0));
+                if !quiet && line != last && started.elapsed() >= Duration::from_millis(500) {
+                    if tty {
+                        eprint!("\r{line}   ");
+                    } else {
+                        eprintln!("{line}");
+                    }
+                }
+                last = line;
+            })
+            .await?;
+        if !quiet && tty && started.elapsed() >= Duration::from_millis(500) {
+            eprintln!();
+        }
+        out.total = done.number_records_processed.unwrap_or(0);
+        let download = BulkDownload { parallel: args.bulk_parallel.into(), max_records: None };
+        let mut chunks = api.bulk_results(&job.id, download);
+        while let Some(chunk) = chunks.next().await {
+            out.bulk_chunk(&chunk?)?;
+        }
+        Ok::<(), Error>(())
+    };
+    let result = tokio::select! {
+        r = work => r,
+        _ = tokio::signal::ctrl_c() => Err(Error::new(oauth_desk_core::ErrorCode::Cancelled, "the query was cancelled")),
+    };
+    // The job's results stay on Salesforce until deleted: delete it whatever happened (abort it
+    // first when it may still run).
+    if result.is_err() {
+        let _ = api.bulk_abort(&job.id).await;
+    }
+    if let Err(e) = api.bulk_delete(&job.id).await {
+        if result.is_ok() && !args.quiet {
+            eprintln!("note: the Bulk API job {} could not be deleted ({e}); Salesforce deletes it after 7 days", job.id);
+        }
+    }
+    result
 }

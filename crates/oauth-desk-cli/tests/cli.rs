@@ -8,6 +8,7 @@ use common::*;
 use oauth_desk_emulators::{salesforce, user, wechat};
 use std::io::BufRead;
 use std::process::Stdio;
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profiles_are_created_edited_shared_and_hold_no_secret() {
@@ -80,19 +81,19 @@ async fn salesforce_password_grant_and_queries_in_every_format() {
     .await;
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "Id,Name,Owner.Name,Parent.Name");
+    assert_eq!(lines[0], r#""Id","Name","Owner.Name","Parent.Name""#, "every field quoted, as Bulk API 2.0 writes CSV");
     assert_eq!(lines.len(), 1 + 980, "980 live accounts, header first");
     assert!(lines.iter().any(|l| l.contains("\"Smith, Jones & \"\"Partners\"\" 000011\"")), "CSV quoting");
     assert!(csv.contains("腾讯示例科技有限公司 000007"), "UTF-8 kept");
 
     // Raw by default; a byte-order mark and formula guards on request.
     let raw = desk.ok(&["query", "sf", "SELECT Name, Description FROM Account LIMIT 6", "--format", "csv"], "").await;
-    assert!(!raw.starts_with('\u{feff}') && raw.contains(",\"=HYPERLINK(") && raw.contains(",+1 call back"), "{raw}");
+    assert!(!raw.starts_with('\u{feff}') && raw.contains(",\"=HYPERLINK(") && raw.contains(",\"+1 call back"), "{raw}");
     let safe = desk
         .ok(&["query", "sf", "SELECT Name, Description FROM Account LIMIT 6", "--format", "csv", "--bom", "--guard-formulas"], "")
         .await;
-    assert!(safe.starts_with("\u{feff}Name,Description\n"), "{safe}");
-    assert!(safe.contains(",\"'=HYPERLINK(") && safe.contains(",'+1 call back") && safe.contains("客户 6 的备注"), "{safe}");
+    assert!(safe.starts_with("\u{feff}\"Name\",\"Description\"\n"), "{safe}");
+    assert!(safe.contains(",\"'=HYPERLINK(") && safe.contains(",\"'+1 call back") && safe.contains("客户 6 的备注"), "{safe}");
     assert!(safe.contains("\"Key account 1.\nRenewal due in Q3;\tcontact: procurement.\""), "line breaks stay inside quotes: {safe}");
     let stderr = desk.fails(&["query", "sf", "SELECT Name FROM Account", "--bom"], "", 2).await;
     assert!(stderr.contains("--format csv"), "{stderr}");
@@ -134,6 +135,75 @@ async fn salesforce_password_grant_and_queries_in_every_format() {
     assert!(versions.contains("62.0"));
     let id: serde_json::Value = serde_json::from_str(&desk.ok(&["identity", "sf"], "").await).unwrap();
     assert_eq!(id["username"], "ada@example.com");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_api_jobs_write_what_rest_writes_and_auto_switches_past_the_threshold() {
+    let config =
+        salesforce::Config { accounts: 3000, bulk_page_size: 500, bulk_processing: Duration::from_millis(100), ..Default::default() };
+    let (em, srv) = salesforce::start(config, 0).await.unwrap();
+    let desk = Desk::new("sf-bulk");
+    salesforce_profile(&desk, &srv.base_url()).await;
+    desk.ok(&["login", "password", "sf", "--password-stdin", "--security-token-stdin"], "Passw0rd!\nSECTOKEN42\n").await;
+    let soql = "SELECT Id, Name, Owner.Name, AnnualRevenue, Description FROM Account";
+    let path = |n: &str| desk.dir.path().join(n).to_str().unwrap().to_string();
+    let read = |n: &str| std::fs::read(desk.dir.path().join(n)).unwrap();
+
+    for (api, extra) in
+        [("rest", vec![]), ("bulk", vec![]), ("rest", vec!["--bom", "--guard-formulas"]), ("bulk", vec!["--bom", "--guard-formulas"])]
+    {
+        let name = format!("{api}{}.csv", extra.len());
+        let mut args = vec!["query", "sf", soql, "--format", "csv", "--api", api, "--out"];
+        let out = path(&name);
+        args.push(&out);
+        args.extend(extra);
+        let stderr = String::from_utf8_lossy(&desk.run(&args, "").await.stderr).to_string();
+        let expect = if api == "rest" { "(REST API)" } else { "(Bulk API 2.0)" };
+        assert!(stderr.contains("2940 of 2940 rows") && stderr.contains(expect), "{stderr}");
+    }
+    assert_eq!(read("rest0.csv"), read("bulk0.csv"), "byte for byte: quotes, line breaks, formulas, Chinese, nulls");
+    assert_eq!(read("rest2.csv"), read("bulk2.csv"), "with a byte-order mark and guarded formulas");
+    assert!(String::from_utf8(read("bulk2.csv")).unwrap().contains(",\"'=HYPERLINK("));
+    let stats = em.stats();
+    assert_eq!((stats.bulk_jobs_created, stats.bulk_jobs_deleted), (2, 2), "each job deleted once read");
+
+    // auto: REST's first page says 2940 rows, over the threshold: the rest comes from a job.
+    let out = desk.run(&["query", "sf", soql, "--format", "csv", "--bulk-threshold", "1000", "--out", &path("auto.csv")], "").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("running the query as a Bulk API 2.0 job") && stderr.contains("(Bulk API 2.0)"), "{stderr}");
+    assert_eq!(read("auto.csv"), read("rest0.csv"));
+    // Under the threshold, or a query Bulk cannot run, or not CSV: REST, and no job.
+    let created = em.stats().bulk_jobs_created;
+    let small = desk.run(&["query", "sf", soql, "--format", "csv", "--out", &path("small.csv")], "").await;
+    assert!(String::from_utf8_lossy(&small.stderr).contains("(REST API)"));
+    let sub = desk
+        .ok(&["query", "sf", "SELECT Id, (SELECT LastName FROM Contacts) FROM Account", "--format", "csv", "--bulk-threshold", "10"], "")
+        .await;
+    assert!(sub.contains("Contact0000001"), "the sub-query ran on REST");
+    desk.ok(&["query", "sf", soql, "--format", "ndjson", "--bulk-threshold", "10", "--quiet"], "").await;
+    assert_eq!(em.stats().bulk_jobs_created, created, "no job for those");
+
+    // What Bulk cannot do is said before anything is sent.
+    let e = desk.fails(&["query", "sf", soql, "--api", "bulk", "--format", "json"], "", 2).await;
+    assert!(e.contains("Bulk API 2.0 returns CSV"), "{e}");
+    let e = desk
+        .fails(&["query", "sf", "SELECT Id, (SELECT LastName FROM Contacts) FROM Account", "--api", "bulk", "--format", "csv"], "", 2)
+        .await;
+    assert!(e.contains("sub-query") && e.contains("--api rest"), "{e}");
+
+    // A job Salesforce fails: its words, no file, the job deleted.
+    reqwest::Client::new()
+        .post(format!("{}/__emulator/bulk-next?outcome=fail&message=InternalServerError", srv.base_url()))
+        .send()
+        .await
+        .unwrap();
+    let failed = desk.run(&["query", "sf", soql, "--api", "bulk", "--format", "csv", "--out", &path("failed.csv")], "").await;
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("failed") && stderr.contains("InternalServerError"), "{stderr}");
+    assert!(!desk.dir.path().join("failed.csv").exists());
+    let stats = em.stats();
+    assert_eq!(stats.bulk_jobs_created, stats.bulk_jobs_deleted, "every job deleted, the failed one too");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

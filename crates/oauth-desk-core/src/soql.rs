@@ -53,6 +53,45 @@ pub fn select_columns(soql: &str) -> Option<Vec<String>> {
     (!cols.is_empty()).then_some(cols)
 }
 
+/// The select list's items as typed (`Id`, `Owner.Name`, `(SELECT … FROM Contacts)`).
+pub fn select_list(soql: &str) -> Option<Vec<&str>> {
+    let lower = soql.to_ascii_lowercase();
+    let start = lower.find("select")? + 6;
+    if !lower[..start - 6].trim().is_empty() {
+        return None;
+    }
+    let from = top_level_keyword(&lower, start, "from")?;
+    Some(split_top_level(&soql[start..from]).into_iter().map(str::trim).collect())
+}
+
+/// Whether a keyword (or words such as `group by`, any white space between them) appears outside
+/// strings and parentheses. `lower` is the query in lower case.
+pub fn has_top_level_keyword(lower: &str, kw: &str) -> bool {
+    let mut words = kw.split_whitespace();
+    let Some(first) = words.next() else { return false };
+    let rest: Vec<&str> = words.collect();
+    let mut from = 0;
+    while let Some(i) = top_level_keyword(lower, from, first) {
+        let mut tail = &lower[i + first.len()..];
+        let mut all = true;
+        for w in &rest {
+            let t = tail.trim_start();
+            let boundary = t.as_bytes().get(w.len()).is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'_');
+            if t.len() < tail.len() && t.starts_with(w) && boundary {
+                tail = &t[w.len()..];
+            } else {
+                all = false;
+                break;
+            }
+        }
+        if all {
+            return true;
+        }
+        from = i + first.len();
+    }
+    false
+}
+
 fn top_level_keyword(lower: &str, from: usize, kw: &str) -> Option<usize> {
     let bytes = lower.as_bytes();
     let mut depth = 0i32;
@@ -190,13 +229,24 @@ pub fn cell_text(v: Option<&Value>) -> String {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Number(n)) => number_text(n),
         Some(Value::Object(o)) if o.contains_key("records") => {
             let records: Vec<Value> =
                 o.get("records").and_then(Value::as_array).map(|rs| rs.iter().map(strip_attributes).collect()).unwrap_or_default();
             serde_json::to_string(&records).unwrap_or_default()
         }
         Some(other) => serde_json::to_string(&strip_attributes(other)).unwrap_or_default(),
+    }
+}
+
+/// A number as Bulk API 2.0 writes it in CSV: plain decimal, no exponent, no trailing `.0`
+/// (REST's JSON may say `3.5E8` for the same value).
+pub fn number_text(n: &serde_json::Number) -> String {
+    match (n.as_i64(), n.as_u64(), n.as_f64()) {
+        (Some(i), _, _) => i.to_string(),
+        (None, Some(u), _) => u.to_string(),
+        (None, None, Some(f)) => f.to_string(),
+        _ => n.to_string(),
     }
 }
 
@@ -234,6 +284,11 @@ pub struct QueryColumns {
 impl QueryColumns {
     pub fn for_query(soql: &str) -> Self {
         QueryColumns { declared: select_columns(soql), paths: None, labels: Vec::new() }
+    }
+
+    /// Columns named by a header line (Bulk API 2.0 results): paths and labels as given.
+    pub fn with_labels(labels: Vec<String>) -> Self {
+        QueryColumns { declared: None, paths: Some(labels.clone()), labels }
     }
 
     /// Fixes the columns at the first page, from its first record when it has one. Later calls
@@ -321,6 +376,10 @@ mod tests {
         assert_eq!(select_columns("SELECT FIELDS(ALL) FROM Account LIMIT 200"), None);
         assert_eq!(select_columns("SELECT Fromage__c FROM Cheese__c").unwrap(), ["Fromage__c"], "FROM inside a name is not the keyword");
         assert_eq!(select_columns("DELETE Account"), None);
+        assert_eq!(select_list("SELECT Id, (SELECT A FROM B) FROM C").unwrap(), ["Id", "(SELECT A FROM B)"]);
+        assert!(has_top_level_keyword("select a from b group  by a", "group by"));
+        assert!(!has_top_level_keyword("select a from b where x = 'group by'", "group by"));
+        assert!(!has_top_level_keyword("select group__c from b", "group by"));
     }
 
     #[test]

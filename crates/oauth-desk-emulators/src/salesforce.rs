@@ -4,6 +4,8 @@
 //! token on refresh, 401 `INVALID_SESSION_ID` once a session expires (403 `Bad_OAuth_Token` as plain
 //! text at the identity URL and userinfo), errors as JSON arrays.
 
+mod bulk;
+
 use crate::html::{escape, hidden, page};
 use crate::soql::{self, Dataset, Item, Query};
 use crate::{now_millis, random_token};
@@ -52,6 +54,12 @@ pub struct Config {
     /// The connected app's refresh token rotation: each refresh returns a new refresh token and
     /// revokes the one it used, so a second refresh with the old one gets `invalid_grant`.
     pub rotate_refresh_tokens: bool,
+    /// Bulk API 2.0 query jobs: how long a job takes from creation to `JobComplete`.
+    pub bulk_processing: Duration,
+    /// Bulk API 2.0: records per results request when the client gives no `maxRecords`.
+    pub bulk_page_size: usize,
+    /// Added to every response, as a distant server would (the benchmark's `--latency-ms`).
+    pub latency: Duration,
 }
 
 impl Default for Config {
@@ -71,6 +79,9 @@ impl Default for Config {
             api_versions: api_versions(31, 62),
             daily_api_limit: 15000,
             rotate_refresh_tokens: false,
+            bulk_processing: Duration::from_millis(150),
+            bulk_page_size: 50_000,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -121,6 +132,11 @@ pub struct Stats {
     pub token_requests: HashMap<String, u64>,
     pub api_calls: u64,
     pub pages_served: u64,
+    pub bulk_jobs_created: u64,
+    pub bulk_jobs_deleted: u64,
+    pub bulk_results_served: u64,
+    /// The most Bulk results downloads that were in flight at once.
+    pub bulk_results_peak_concurrency: usize,
 }
 
 #[derive(Default)]
@@ -135,6 +151,7 @@ struct Inner {
     jwt_key: Option<Vec<u8>>,
     /// Users who may not use the JWT bearer flow (not pre-authorized by an admin).
     jwt_unapproved: std::collections::HashSet<String>,
+    bulk: bulk::Jobs,
 }
 
 #[derive(Clone)]
@@ -142,12 +159,14 @@ pub struct Emulator {
     config: Arc<Config>,
     data: Dataset,
     inner: Arc<Mutex<Inner>>,
+    results_in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    results_peak: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Emulator {
     pub fn new(config: Config) -> Self {
         let data = Dataset { accounts: config.accounts };
-        Emulator { config: Arc::new(config), data, inner: Arc::default() }
+        Emulator { config: Arc::new(config), data, inner: Arc::default(), results_in_flight: Arc::default(), results_peak: Arc::default() }
     }
 
     pub fn config(&self) -> &Config {
@@ -155,7 +174,9 @@ impl Emulator {
     }
 
     pub fn stats(&self) -> Stats {
-        self.inner.lock().expect("emulator state").stats.clone()
+        let mut stats = self.inner.lock().expect("emulator state").stats.clone();
+        stats.bulk_results_peak_concurrency = self.results_peak.load(std::sync::atomic::Ordering::SeqCst);
+        stats
     }
 
     /// Ends every session now, as an org's session timeout would.
@@ -201,6 +222,8 @@ impl Emulator {
             .route("/__emulator/stats", get(admin_stats))
             .route("/__emulator/jwt-certificate", post(admin_jwt_certificate))
             .route("/__emulator/jwt-approval", post(admin_jwt_approval))
+            .merge(bulk::routes())
+            .layer(axum::middleware::from_fn_with_state(self.clone(), bulk::latency))
             .with_state(self.clone())
     }
 

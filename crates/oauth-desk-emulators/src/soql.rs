@@ -721,7 +721,7 @@ pub fn parse(soql: &str) -> Result<Query, SoqlError> {
 }
 
 impl Dataset {
-    fn path_value(&self, o: Object, i: usize, path: &[String]) -> Value {
+    pub fn path_value(&self, o: Object, i: usize, path: &[String]) -> Value {
         let mut cur = (o, i);
         for rel in &path[..path.len() - 1] {
             match self.parent(cur.0, cur.1, rel) {

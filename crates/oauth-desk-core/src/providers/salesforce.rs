@@ -33,6 +33,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use url::Url;
 
+/// Bulk API 2.0 query jobs (a child module: it extends [`SalesforceApi`]).
+pub mod bulk;
+
 #[derive(Debug, Clone)]
 pub struct Salesforce {
     config: SalesforceConfig,
@@ -140,6 +143,11 @@ pub fn rest_hint(error_code: &str) -> &'static str {
         "API_DISABLED_FOR_ORG" => "the org's edition does not include API access",
         "INSUFFICIENT_ACCESS" | "INSUFFICIENT_ACCESS_OR_READONLY" => "the user lacks permission for this",
         "NOT_FOUND" => "check the URL and API version",
+        "INVALIDJOB" => "Salesforce refused the Bulk API job as described; its message names what to change",
+        "EXCEEDED_QUOTA" | "EXCEEDED_MAX_SIZE_LIMIT" => {
+            "the org's Bulk API limits are used up (Setup → Bulk Data Load Jobs shows the jobs); wait, or use the REST API"
+        }
+        "FeatureNotEnabled" => "Bulk API 2.0 cannot run this query: use the REST API",
         _ => "read Salesforce's message; it names what to fix",
     }
 }

@@ -27,6 +27,15 @@ enum Which {
         /// Rotate refresh tokens: each refresh returns a new one and revokes the one it used.
         #[arg(long)]
         rotate_refresh_tokens: bool,
+        /// Delay every response by this many milliseconds, as a distant server would.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Bulk API 2.0: milliseconds from a query job's creation to JobComplete.
+        #[arg(long, default_value_t = 150)]
+        bulk_processing_ms: u64,
+        /// Bulk API 2.0: records per results download when the client sets no maxRecords.
+        #[arg(long, default_value_t = 50_000)]
+        bulk_page_size: usize,
     },
     /// WeChat's open platform pages and sns/* API.
     Wechat {
@@ -43,11 +52,14 @@ async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     let running = match cli.which {
-        Which::Salesforce { accounts, session_seconds, rotate_refresh_tokens } => {
+        Which::Salesforce { accounts, session_seconds, rotate_refresh_tokens, latency_ms, bulk_processing_ms, bulk_page_size } => {
             let config = oauth_desk_emulators::salesforce::Config {
                 accounts,
                 session_ttl: Duration::from_secs(session_seconds),
                 rotate_refresh_tokens,
+                latency: Duration::from_millis(latency_ms),
+                bulk_processing: Duration::from_millis(bulk_processing_ms),
+                bulk_page_size: bulk_page_size.max(1),
                 ..Default::default()
             };
             eprintln!("client id {}  client secret {}", config.client_id, config.client_secret);
