@@ -8,8 +8,9 @@
 use clap::{Args, ValueEnum};
 use futures::StreamExt;
 use oauth_desk_core::providers::salesforce::bulk::{bulk_unsupported, BulkChunk, BulkDownload};
-use oauth_desk_core::providers::salesforce::{QueryOptions, SalesforceApi};
-use oauth_desk_core::soql::{self, QueryColumns};
+use oauth_desk_core::providers::salesforce::{QueryOptions, RawPage, SalesforceApi};
+use oauth_desk_core::soql::{self, QueryColumns, RowError, RowPlan};
+use std::sync::Arc;
 use oauth_desk_core::{Desk, Error, Result};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -314,6 +315,19 @@ impl<'a> Output<'a> {
         Ok(())
     }
 
+    /// One REST page already made into CSV. `false` once --max-rows is reached.
+    fn csv_page(&mut self, page: &CsvPage, total: u64) -> Result<bool> {
+        self.pages += 1;
+        self.total = total;
+        self.rows += page.rows;
+        self.write(&page.csv)?;
+        self.progress.update(self.rows, self.total, self.pages);
+        if page.stopped {
+            self.stopped_early = true;
+        }
+        Ok(!page.stopped)
+    }
+
     /// One Bulk API 2.0 results download. Copied straight to the output when nothing needs
     /// changing (CSV to a file or pipe, no --guard-formulas); else read and written cell by cell.
     fn bulk_chunk(&mut self, chunk: &BulkChunk) -> Result<()> {
@@ -485,7 +499,7 @@ async fn run_rest(session: &oauth_desk_core::Session, soql_text: &str, args: &Qu
         (m, c) => m.or(c),
     };
     let options = QueryOptions { include_deleted: args.all, batch_size: args.batch_size, max_rows };
-    let mut stream = SalesforceApi::of(session)?.query(soql_text, options);
+    let mut stream = SalesforceApi::of(session)?.query_raw(soql_text, options);
     let Some(first) = stream.next().await else { return Ok(()) };
     let first = first?;
     let may_switch = args.api == Api::Auto && args.format == Format::Csv && args.max_rows.is_none();
@@ -499,15 +513,104 @@ async fn run_rest(session: &oauth_desk_core::Session, soql_text: &str, args: &Qu
         }
         return run_bulk(session, soql_text, args, out).await;
     }
-    if !out.rest_page(&first)? {
+    // The first page as values: it decides the columns and their labels.
+    let page = first.page()?;
+    let mut received = page.records.len() as u64;
+    first.check_row_count(received)?;
+    if !out.rest_page(&page)? {
         return Ok(());
     }
-    while let Some(page) = stream.next().await {
-        if !out.rest_page(&page?)? {
-            break;
+    drop(page);
+    if args.format != Format::Csv {
+        while let Some(raw) = stream.next().await {
+            let raw = raw?;
+            let page = raw.page()?;
+            received += page.records.len() as u64;
+            raw.check_row_count(received)?;
+            if !out.rest_page(&page)? {
+                break;
+            }
         }
+        return Ok(());
+    }
+    // CSV: each page read once, straight into CSV, on a blocking thread while the next page
+    // downloads.
+    let plan = Arc::new(RowPlan::new(out.columns.paths()));
+    let mut pending: Option<(tokio::task::JoinHandle<Result<CsvPage>>, RawPage)> = None;
+    loop {
+        let parse = async {
+            match pending.take() {
+                Some((handle, meta)) => Some((handle.await, meta)),
+                None => None,
+            }
+        };
+        let (next, parsed) = tokio::join!(stream.next(), parse);
+        if let Some((result, meta)) = parsed {
+            let page = result.map_err(|e| Error::unexpected(format!("reading a page stopped: {e}")))??;
+            received += page.rows;
+            meta.check_row_count(received)?;
+            if !out.csv_page(&page, meta.total_size)? {
+                break;
+            }
+        }
+        let Some(raw) = next else { break };
+        let mut raw = raw?;
+        let body = std::mem::take(&mut raw.body);
+        let job = CsvJob { plan: plan.clone(), guard: args.guard_formulas, tty: out.tty, remaining: out.limit.saturating_sub(out.rows) };
+        pending = Some((tokio::task::spawn_blocking(move || job.run(&body)), raw));
     }
     Ok(())
+}
+
+/// One page's records as CSV, made off the async threads.
+struct CsvJob {
+    plan: Arc<RowPlan>,
+    guard: bool,
+    tty: bool,
+    /// Rows still wanted (--max-rows).
+    remaining: u64,
+}
+
+struct CsvPage {
+    csv: Vec<u8>,
+    rows: u64,
+    /// --max-rows was reached inside this page.
+    stopped: bool,
+}
+
+impl CsvJob {
+    fn run(&self, body: &[u8]) -> Result<CsvPage> {
+        let mut w = csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Always).from_writer(Vec::with_capacity(body.len() / 2));
+        let mut rows = 0u64;
+        let read = self.plan.for_each_row(body, |cells| {
+            if rows >= self.remaining {
+                return Err(None);
+            }
+            rows += 1;
+            for cell in cells {
+                let guarded;
+                let mut text: &str = cell;
+                if self.guard && soql::formula_like(text) {
+                    guarded = format!("'{text}");
+                    text = &guarded;
+                }
+                if self.tty {
+                    w.write_field(oauth_desk_core::error::printable(text).as_bytes()).map_err(Some)?;
+                } else {
+                    w.write_field(text.as_bytes()).map_err(Some)?;
+                }
+            }
+            w.write_record(None::<&[u8]>).map_err(Some)
+        });
+        let stopped = match read {
+            Ok(_) => false,
+            Err(RowError::Sink(None)) => true,
+            Err(RowError::Sink(Some(e))) => return Err(csv_error(e)),
+            Err(RowError::Json(e)) => return Err(Error::unexpected(format!("unexpected query result ({e})"))),
+        };
+        let csv = w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?;
+        Ok(CsvPage { csv, rows, stopped })
+    }
 }
 
 async fn run_bulk(session: &oauth_desk_core::Session, soql_text: &str, args: &QueryArgs, out: &mut Output<'_>) -> Result<()> {

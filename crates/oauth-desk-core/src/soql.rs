@@ -359,6 +359,273 @@ impl QueryColumns {
     }
 }
 
+/// The columns of a query compiled for reading a page's records in one pass, straight into
+/// cells: keys matched case-insensitively as [`lookup`] does, relationships descended, a null
+/// relationship leaving its cells empty, `attributes` and unselected fields skipped unread,
+/// sub-queries and compound fields rendered as [`cell_text`] renders them. No value tree is
+/// built for a record.
+#[derive(Debug, Clone)]
+pub struct RowPlan {
+    root: Node,
+    width: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Node {
+    /// `(name, child)`; names as the select list spells them.
+    children: Vec<(String, Node)>,
+    /// The column this path ends at.
+    column: Option<usize>,
+}
+
+impl Node {
+    fn child(&self, key: &str) -> Option<&Node> {
+        self.children.iter().find(|(n, _)| n.eq_ignore_ascii_case(key)).map(|(_, c)| c)
+    }
+}
+
+impl RowPlan {
+    pub fn new(paths: &[String]) -> Self {
+        let mut root = Node::default();
+        for (i, path) in paths.iter().enumerate() {
+            let mut node = &mut root;
+            for part in path.split('.') {
+                let at = match node.children.iter().position(|(n, _)| n.eq_ignore_ascii_case(part)) {
+                    Some(at) => at,
+                    None => {
+                        node.children.push((part.to_string(), Node::default()));
+                        node.children.len() - 1
+                    }
+                };
+                node = &mut node.children[at].1;
+            }
+            node.column.get_or_insert(i);
+        }
+        RowPlan { root, width: paths.len() }
+    }
+
+    /// Reads a query result page (`{"totalSize", "done", "records": [...]}`) and calls `row`
+    /// with each record's cells, borrowed from `body` where they need no unescaping. Returns
+    /// the number of records.
+    pub fn for_each_row<E>(
+        &self,
+        body: &[u8],
+        mut row: impl FnMut(&[std::borrow::Cow<'_, str>]) -> Result<(), E>,
+    ) -> Result<u64, RowError<E>> {
+        use serde::de::DeserializeSeed;
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let mut failed = None;
+        let n = PageSeed { plan: self, row: &mut row, failed: &mut failed }.deserialize(&mut de).and_then(|n| de.end().map(|_| n));
+        match (n, failed) {
+            (_, Some(e)) => Err(RowError::Sink(e)),
+            (Ok(n), None) => Ok(n),
+            (Err(e), None) => Err(RowError::Json(e)),
+        }
+    }
+}
+
+/// Why [`RowPlan::for_each_row`] stopped: the page was not a query result, or the row callback
+/// failed.
+#[derive(Debug)]
+pub enum RowError<E> {
+    Json(serde_json::Error),
+    Sink(E),
+}
+
+mod one_pass {
+    use super::{cell_text, number_text, Node, RowPlan};
+    use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use std::borrow::Cow;
+    use std::fmt;
+
+    const SINK_FAILED: &str = "oauth-desk: the row callback failed";
+
+    pub(super) struct PageSeed<'p, F, E> {
+        pub plan: &'p RowPlan,
+        pub row: &'p mut F,
+        pub failed: &'p mut Option<E>,
+    }
+
+    impl<'de, F, E> DeserializeSeed<'de> for PageSeed<'_, F, E>
+    where
+        F: FnMut(&[Cow<'_, str>]) -> Result<(), E>,
+    {
+        type Value = u64;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de, F, E> Visitor<'de> for PageSeed<'_, F, E>
+    where
+        F: FnMut(&[Cow<'_, str>]) -> Result<(), E>,
+    {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a query result object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
+            let mut n = 0;
+            let mut saw_records = false;
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if key == "records" {
+                    saw_records = true;
+                    n += map.next_value_seed(Records { plan: self.plan, row: &mut *self.row, failed: &mut *self.failed })?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            if !saw_records {
+                return Err(de::Error::missing_field("records"));
+            }
+            Ok(n)
+        }
+    }
+
+    struct Records<'p, F, E> {
+        plan: &'p RowPlan,
+        row: &'p mut F,
+        failed: &'p mut Option<E>,
+    }
+
+    impl<'de, F, E> DeserializeSeed<'de> for Records<'_, F, E>
+    where
+        F: FnMut(&[Cow<'_, str>]) -> Result<(), E>,
+    {
+        type Value = u64;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de, F, E> Visitor<'de> for Records<'_, F, E>
+    where
+        F: FnMut(&[Cow<'_, str>]) -> Result<(), E>,
+    {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of records")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+            let mut cells: Vec<Cow<'de, str>> = vec![Cow::Borrowed(""); self.plan.width];
+            let mut n = 0;
+            loop {
+                cells.iter_mut().for_each(|c| *c = Cow::Borrowed(""));
+                if seq.next_element_seed(Object { node: &self.plan.root, cells: &mut cells })?.is_none() {
+                    return Ok(n);
+                }
+                n += 1;
+                if let Err(e) = (self.row)(&cells) {
+                    *self.failed = Some(e);
+                    return Err(de::Error::custom(SINK_FAILED));
+                }
+            }
+        }
+    }
+
+    /// A record, or a parent record under a relationship: fills the cells of the paths below
+    /// `node`; `null` leaves them empty.
+    struct Object<'p, 'c, 'de> {
+        node: &'p Node,
+        cells: &'c mut Vec<Cow<'de, str>>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Object<'_, '_, 'de> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_option(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Object<'_, '_, 'de> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a record")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                match self.node.child(&key) {
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                    Some(child) if child.children.is_empty() => {
+                        let at = child.column.unwrap_or(0);
+                        self.cells[at] = map.next_value_seed(Cell)?;
+                    }
+                    Some(child) => map.next_value_seed(Object { node: child, cells: &mut *self.cells })?,
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// One cell's text, as [`cell_text`] writes it.
+    struct Cell;
+
+    impl<'de> DeserializeSeed<'de> for Cell {
+        type Value = Cow<'de, str>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Cell {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a field value")
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_owned()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(if v { "true" } else { "false" }))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            let text = serde_json::Number::from_f64(v).map(|n| number_text(&n)).unwrap_or_default();
+            Ok(Cow::Owned(text))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(""))
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(""))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+            Ok(Cow::Owned(cell_text(Some(&v))))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+            Ok(Cow::Owned(cell_text(Some(&v))))
+        }
+    }
+
+    use serde::Deserialize;
+}
+
+use one_pass::PageSeed;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,6 +662,47 @@ mod tests {
         let mut from_record = QueryColumns::for_query("SELECT FIELDS(ALL) FROM Account LIMIT 1");
         from_record.resolve(Some(&rec));
         assert_eq!(from_record.labels(), ["Id", "owner", "Contacts"]);
+    }
+
+    #[test]
+    fn one_pass_rows_are_the_cells_of_the_value_tree() {
+        let page = json!({
+            "totalSize": 4, "done": true,
+            "records": [
+                {"attributes": {"type": "Account", "url": "/x"}, "Id": "001", "Name": "Smith, \"Jones\"\n\u{e9} 腾讯",
+                 "Owner": {"attributes": {"type": "User"}, "Name": "Ada", "Manager": {"Name": "Grace"}},
+                 "AnnualRevenue": 3.5e8, "NumberOfEmployees": 12, "IsDeleted": false,
+                 "Contacts": {"totalSize": 1, "done": true, "records": [{"attributes": {"type": "Contact"}, "LastName": "L"}]},
+                 "BillingAddress": {"city": "Paris", "country": "FR"}, "Unselected": {"deep": [1, 2, {"x": null}]}},
+                {"attributes": {"type": "Account"}, "id": "002", "name": null, "owner": null, "annualrevenue": 0.25, "Contacts": null},
+                {"Id": "003", "Owner": {"Name": null, "Manager": null}, "AnnualRevenue": -1.0e-7, "NumberOfEmployees": 18446744073709551615u64},
+                {}
+            ]
+        });
+        let columns: Vec<String> = ["Id", "Name", "Owner.Name", "Owner.Manager.Name", "AnnualRevenue", "NumberOfEmployees", "IsDeleted", "Contacts", "BillingAddress"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let plan = RowPlan::new(&columns);
+        let body = serde_json::to_vec(&page).unwrap();
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let n = plan
+            .for_each_row(&body, |cells| {
+                rows.push(cells.iter().map(|c| c.to_string()).collect());
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        assert_eq!(n, 4);
+        let expected: Vec<Vec<String>> = page["records"].as_array().unwrap().iter().map(|r| row(r, &columns)).collect();
+        assert_eq!(rows, expected);
+        assert_eq!(rows[0][4], "350000000", "plain decimal, as Bulk API 2.0 writes it");
+        assert_eq!(rows[2][4], "-0.0000001");
+        assert_eq!(rows[0][7], r#"[{"LastName":"L"}]"#);
+
+        assert!(matches!(plan.for_each_row(b"{\"totalSize\":1,\"done\":true}", |_| Ok::<(), ()>(())), Err(RowError::Json(_))));
+        assert!(matches!(plan.for_each_row(b"{\"records\":[{\"Id\":\"1\"}", |_| Ok::<(), ()>(())), Err(RowError::Json(_))), "truncated");
+        let stopped = plan.for_each_row(&body, |_| Err("disk full"));
+        assert!(matches!(stopped, Err(RowError::Sink("disk full"))));
     }
 
     #[test]

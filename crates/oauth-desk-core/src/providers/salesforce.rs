@@ -420,22 +420,55 @@ enum Cursor {
     Done,
 }
 
-type PageFuture<'a> = BoxFuture<'a, Result<Option<(RawResponse, Cursor)>>>;
+/// One page as it came: the head read, the records not yet. [`RawPage::page`] reads them into
+/// values; [`crate::soql::RowPlan`] reads them straight into cells for the chosen columns.
+#[derive(Debug, Clone)]
+pub struct RawPage {
+    pub total_size: u64,
+    pub done: bool,
+    pub next_records_url: Option<String>,
+    pub body: bytes::Bytes,
+    pub status: u16,
+    pub endpoint: String,
+}
 
-/// Pages of a query, with the next page's request sent before the current page is parsed.
+impl RawPage {
+    /// The page with its records as JSON values.
+    pub fn page(&self) -> Result<SoqlPage> {
+        serde_json::from_slice::<SoqlPage>(&self.body)
+            .map_err(|e| Error::unexpected(format!("unexpected query result ({e})")).with_status(self.status).at(&self.endpoint))
+    }
+
+    /// The error for records beyond what `totalSize` promised (a misbehaving server).
+    pub fn check_row_count(&self, rows_so_far: u64) -> Result<()> {
+        if rows_so_far > self.total_size {
+            return Err(Error::unexpected(format!(
+                "Salesforce sent {rows_so_far} records where totalSize promised {}; the query was stopped",
+                self.total_size
+            ))
+            .with_hint("the server is misbehaving; run the query again, with a LIMIT if it repeats")
+            .at(&self.endpoint));
+        }
+        Ok(())
+    }
+}
+
+type PageFuture<'a> = BoxFuture<'a, Result<Option<(RawPage, Cursor)>>>;
+
+/// Pages of a query, with the next page's request sent as soon as a page's head is read.
 struct Prefetch<'a, F> {
     in_flight: Option<PageFuture<'a>>,
     fetch: F,
 }
 
 impl<'a, F: Fn(Cursor) -> PageFuture<'a> + Unpin> Stream for Prefetch<'a, F> {
-    type Item = Result<SoqlPage>;
+    type Item = Result<RawPage>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let Some(fut) = self.in_flight.as_mut() else { return Poll::Ready(None) };
         match fut.as_mut().poll(cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(Some((raw, next)))) => {
+            Poll::Ready(Ok(Some((page, next)))) => {
                 self.in_flight = match next {
                     Cursor::Done => None,
                     cursor => {
@@ -447,10 +480,7 @@ impl<'a, F: Fn(Cursor) -> PageFuture<'a> + Unpin> Stream for Prefetch<'a, F> {
                         }
                     }
                 };
-                // Parse the records while the server prepares the next page.
-                let page = serde_json::from_slice::<SoqlPage>(&raw.body)
-                    .map_err(|e| Error::unexpected(format!("unexpected query result ({e})")).with_status(raw.status).at(&raw.endpoint));
-                Poll::Ready(Some(page))
+                Poll::Ready(Some(Ok(page)))
             }
             Poll::Ready(Ok(None)) => {
                 self.in_flight = None;
@@ -565,6 +595,23 @@ impl<'s> SalesforceApi<'s> {
     /// page ahead has been asked for. Paging stops with an error when a `nextRecordsUrl` comes
     /// back a second time or more records arrive than `totalSize` promised.
     pub fn query(self, soql: &'s str, options: QueryOptions) -> BoxStream<'s, Result<SoqlPage>> {
+        let mut rows = 0u64;
+        self.query_raw(soql, options)
+            .map(move |raw| {
+                let raw = raw?;
+                let page = raw.page()?;
+                rows += page.records.len() as u64;
+                raw.check_row_count(rows)?;
+                Ok(page)
+            })
+            .boxed()
+    }
+
+    /// As [`query`](Self::query), with each page's records left unread: for callers that read
+    /// them in one pass into their own shape (the CLI's CSV) and check the row count themselves
+    /// ([`RawPage::check_row_count`]). Only the head of each page is read here, and only up to the
+    /// `records` array when the head comes first (as Salesforce sends it).
+    pub fn query_raw(self, soql: &'s str, options: QueryOptions) -> BoxStream<'s, Result<RawPage>> {
         let session = self.session;
         let config = Arc::new(self.config);
         let paging = Arc::new(std::sync::Mutex::new(Paging::default()));
@@ -574,8 +621,9 @@ impl<'s> SalesforceApi<'s> {
     }
 }
 
-/// Fetches one page and reads only its head (`totalSize`, `done`, `nextRecordsUrl`, the number
-/// of records), so the next request can go out before the records are parsed.
+/// Fetches one page and reads only its head (`totalSize`, `done`, `nextRecordsUrl`; with
+/// `max_rows` the number of records too), so the next request can go out before the records
+/// are read.
 async fn soql_page(
     session: &Session,
     config: Arc<SalesforceConfig>,
@@ -583,7 +631,7 @@ async fn soql_page(
     soql: &str,
     options: QueryOptions,
     cursor: Cursor,
-) -> Result<Option<(RawResponse, Cursor)>> {
+) -> Result<Option<(RawPage, Cursor)>> {
     let next = match cursor {
         Cursor::Done => return Ok(None),
         Cursor::First => None,
@@ -596,29 +644,14 @@ async fn soql_page(
         })
         .await?;
     let raw = check_rest(raw)?;
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Head<'b> {
-        total_size: Option<u64>,
-        done: bool,
-        next_records_url: Option<String>,
-        #[serde(borrow)]
-        records: Vec<&'b serde_json::value::RawValue>,
-    }
-    let head: Head = serde_json::from_slice(&raw.body).map_err(|e| raw.not_json(Some(e)))?;
+    // With --max-rows the records are counted before the next page is asked for (a full scan);
+    // otherwise the head alone decides, read up to the records.
+    let head = read_head(&raw.body, options.max_rows.is_some()).map_err(|e| raw.not_json(Some(e)))?;
     let mut p = paging.lock().map_err(|_| Error::unexpected("query state poisoned"))?;
-    p.rows += head.records.len() as u64;
+    p.rows += head.records.unwrap_or(0);
     let total = *p.total.get_or_insert(head.total_size.unwrap_or(u64::MAX));
-    if p.rows > total {
-        return Err(Error::unexpected(format!(
-            "Salesforce sent {} records where totalSize promised {total}; the query was stopped",
-            p.rows
-        ))
-        .with_hint("the server is misbehaving; run the query again, with a LIMIT if it repeats")
-        .at(&raw.endpoint));
-    }
     let limit_reached = options.max_rows.is_some_and(|m| p.rows >= m);
-    let next = match (head.next_records_url, head.done) {
+    let next = match (head.next_records_url.clone(), head.done) {
         (Some(u), false) if !limit_reached => {
             if !p.seen.insert(u.clone()) {
                 return Err(Error::unexpected(format!(
@@ -632,8 +665,98 @@ async fn soql_page(
         _ => Cursor::Done,
     };
     drop(p);
-    Ok(Some((raw, next)))
+    let page = RawPage {
+        total_size: head.total_size.unwrap_or(total),
+        done: head.done,
+        next_records_url: head.next_records_url,
+        body: raw.body,
+        status: raw.status,
+        endpoint: raw.endpoint,
+    };
+    Ok(Some((page, next)))
 }
+
+/// A page's head. `records` is counted only when asked.
+struct PageHead {
+    total_size: Option<u64>,
+    done: bool,
+    next_records_url: Option<String>,
+    records: Option<u64>,
+}
+
+/// Reads `totalSize`, `done` and `nextRecordsUrl`, stopping at `records` when they came before
+/// it (the rest of the body is read once, later, by whoever reads the records).
+fn read_head(body: &[u8], count_records: bool) -> std::result::Result<PageHead, serde_json::Error> {
+    use serde::de::{Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    const STOP: &str = "oauth-desk: head read";
+
+    struct Count;
+    impl<'de> Visitor<'de> for Count {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of records")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<u64, A::Error> {
+            let mut n = 0;
+            while seq.next_element::<IgnoredAny>()?.is_some() {
+                n += 1;
+            }
+            Ok(n)
+        }
+    }
+    struct CountSeed;
+    impl<'de> serde::de::DeserializeSeed<'de> for CountSeed {
+        type Value = u64;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<u64, D::Error> {
+            d.deserialize_seq(Count)
+        }
+    }
+
+    struct HeadVisitor<'h> {
+        head: &'h mut PageHead,
+        done_seen: bool,
+        count_records: bool,
+    }
+    impl<'de> Visitor<'de> for HeadVisitor<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a query result object")
+        }
+        fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> std::result::Result<(), A::Error> {
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match key.as_ref() {
+                    "totalSize" => self.head.total_size = map.next_value()?,
+                    "done" => {
+                        self.head.done = map.next_value()?;
+                        self.done_seen = true;
+                    }
+                    "nextRecordsUrl" => self.head.next_records_url = map.next_value()?,
+                    "records" if self.count_records => self.head.records = Some(map.next_value_seed(CountSeed)?),
+                    "records" if self.done_seen && (self.head.done || self.head.next_records_url.is_some()) => {
+                        return Err(A::Error::custom(STOP));
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            if !self.done_seen {
+                return Err(A::Error::missing_field("done"));
+            }
+            Ok(())
+        }
+    }
+
+    let mut head = PageHead { total_size: None, done: false, next_records_url: None, records: None };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let visitor = HeadVisitor { head: &mut head, done_seen: false, count_records };
+    match de.deserialize_map(visitor) {
+        Ok(()) => Ok(head),
+        Err(e) if e.is_data() && e.to_string().starts_with(STOP) => Ok(head),
+        Err(e) => Err(e),
+    }
+}
+
 
 #[cfg(test)]
 mod tests {
