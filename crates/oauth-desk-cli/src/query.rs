@@ -10,10 +10,10 @@ use futures::StreamExt;
 use oauth_desk_core::providers::salesforce::bulk::{bulk_unsupported, BulkChunk, BulkDownload};
 use oauth_desk_core::providers::salesforce::{QueryOptions, RawPage, SalesforceApi};
 use oauth_desk_core::soql::{self, QueryColumns, RowError, RowPlan};
-use std::sync::Arc;
 use oauth_desk_core::{Desk, Error, Result};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

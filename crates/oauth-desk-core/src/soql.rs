@@ -679,10 +679,20 @@ mod tests {
                 {}
             ]
         });
-        let columns: Vec<String> = ["Id", "Name", "Owner.Name", "Owner.Manager.Name", "AnnualRevenue", "NumberOfEmployees", "IsDeleted", "Contacts", "BillingAddress"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let columns: Vec<String> = [
+            "Id",
+            "Name",
+            "Owner.Name",
+            "Owner.Manager.Name",
+            "AnnualRevenue",
+            "NumberOfEmployees",
+            "IsDeleted",
+            "Contacts",
+            "BillingAddress",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let plan = RowPlan::new(&columns);
         let body = serde_json::to_vec(&page).unwrap();
         let mut rows: Vec<Vec<String>> = Vec::new();

@@ -361,53 +361,201 @@ pub trait SecretStore: Send + Sync {
     fn is_persistent(&self) -> bool;
 }
 
-/// The OS keyring through the `keyring` crate: Secret Service on Linux, Keychain on macOS,
-/// Credential Manager on Windows. Entries: service `oauth-desk`, user `<profile id>/<key>`.
+/// The OS keyring: the Secret Service on Linux (over one D-Bus connection, opened at the first
+/// use and kept), the `keyring` crate's Keychain on macOS and Credential Manager on Windows.
+/// Entries: service `oauth-desk`, user `<profile id>/<key>`, with the `keyring` crate's
+/// attributes (`target` `default`, `service`, `username`) so that either finds the other's.
 pub struct KeyringSecretStore {
     service: String,
+    #[cfg(target_os = "linux")]
+    connection: std::sync::Mutex<Option<dbus_secret_service::SecretService>>,
 }
 
 impl KeyringSecretStore {
     pub fn new(service: impl Into<String>) -> Self {
-        KeyringSecretStore { service: service.into() }
+        KeyringSecretStore {
+            service: service.into(),
+            #[cfg(target_os = "linux")]
+            connection: std::sync::Mutex::new(None),
+        }
     }
 
     /// Opens the keyring, or says why it cannot be reached.
     pub fn open(service: impl Into<String>) -> Result<Self> {
         let store = Self::new(service);
-        match store.entry("probe", SecretKey::Token)?.get_password() {
-            Ok(_) | Err(keyring::Error::NoEntry) => Ok(store),
-            Err(e) => Err(keyring_error("reach", e)),
-        }
+        store.probe()?;
+        Ok(store)
     }
 
-    fn entry(&self, profile_id: &str, key: SecretKey) -> Result<keyring::Entry> {
-        keyring::Entry::new(&self.service, &format!("{profile_id}/{}", key.as_str())).map_err(|e| keyring_error("address", e))
+    fn username(profile_id: &str, key: SecretKey) -> String {
+        format!("{profile_id}/{}", key.as_str())
     }
 }
 
-fn keyring_error(what: &str, e: keyring::Error) -> Error {
-    // keyring's messages name the platform failure, never the secret.
-    Error::storage(format!("cannot {what} the OS keyring: {e}")).with_hint(
+#[cfg(target_os = "linux")]
+mod secret_service {
+    use super::{KeyringSecretStore, SecretKey};
+    use crate::error::{Error, Result};
+    use crate::secret::Secret;
+    use dbus_secret_service::{EncryptionType, Item, SecretService};
+    use std::collections::HashMap;
+
+    fn failure(what: &str, e: dbus_secret_service::Error) -> Error {
+        // The messages name the D-Bus failure, never the secret.
+        super::storage_failure(what, &e.to_string())
+    }
+
+    impl KeyringSecretStore {
+        pub(super) fn probe(&self) -> Result<()> {
+            self.with("reach", |_| Ok(()))
+        }
+
+        /// Runs `f` on the process's one connection, opening it first; a connection the
+        /// service dropped (it restarted) is opened once more.
+        fn with<T>(&self, what: &str, f: impl Fn(&SecretService) -> Result<T, dbus_secret_service::Error>) -> Result<T> {
+            let mut conn = self.connection.lock().map_err(|_| Error::storage("the keyring connection is poisoned"))?;
+            for attempt in 0..2 {
+                if conn.is_none() {
+                    // A plain session, as go-keyring and libsecret's fallback use: the secrets
+                    // cross the user's own session bus, where any process that could watch them
+                    // could as well ask the Secret Service for them. The DH session's key
+                    // exchange costs about 6 ms per process, most of a short command's run.
+                    *conn = Some(SecretService::connect(EncryptionType::Plain).map_err(|e| failure(what, e))?);
+                }
+                let Some(ss) = conn.as_ref() else { continue };
+                match f(ss) {
+                    // The service restarted (or the bus dropped us): open a new connection once.
+                    Err(dbus_secret_service::Error::Dbus(e))
+                        if attempt == 0
+                            && (matches!(
+                                e.name(),
+                                Some("org.freedesktop.DBus.Error.Disconnected" | "org.freedesktop.DBus.Error.NoReply")
+                            ) || e.message().is_some_and(|m| m.to_ascii_lowercase().contains("disconnected"))) =>
+                    {
+                        *conn = None
+                    }
+                    other => return other.map_err(|e| failure(what, e)),
+                }
+            }
+            Err(super::storage_failure(what, "the Secret Service connection closed"))
+        }
+
+        fn attributes<'a>(&'a self, username: &'a str) -> HashMap<&'a str, &'a str> {
+            HashMap::from([("target", "default"), ("service", self.service.as_str()), ("username", username)])
+        }
+
+        pub(super) fn ss_get(&self, profile_id: &str, key: SecretKey) -> Result<Option<Secret>> {
+            let username = Self::username(profile_id, key);
+            let attrs = self.attributes(&username);
+            self.with("read", |ss| {
+                let Some(item) = find(ss, &attrs)? else { return Ok(None) };
+                let bytes = item.get_secret()?;
+                Ok(Some(String::from_utf8(bytes).map_err(|_| dbus_secret_service::Error::UnsupportedSecretFormat)?))
+            })
+            .map(|s| s.map(Secret::new))
+        }
+
+        pub(super) fn ss_set(&self, profile_id: &str, key: SecretKey, value: &Secret) -> Result<()> {
+            let username = Self::username(profile_id, key);
+            let attrs = self.attributes(&username);
+            let label = format!("OAuth Desk {username}");
+            self.with("write", |ss| {
+                if let Some(item) = find(ss, &attrs)? {
+                    return item.set_secret(value.expose().as_bytes(), "text/plain");
+                }
+                let collection = ss.get_default_collection()?;
+                collection.ensure_unlocked()?;
+                let mut all = attrs.clone();
+                all.insert("application", "rust-keyring-client");
+                collection.create_item(&label, all, value.expose().as_bytes(), true, "text/plain").map(|_| ())
+            })
+        }
+
+        pub(super) fn ss_delete(&self, profile_id: &str, key: SecretKey) -> Result<()> {
+            let username = Self::username(profile_id, key);
+            let attrs = self.attributes(&username);
+            self.with("delete from", |ss| {
+                let found = ss.search_items(attrs.clone())?;
+                for item in found.unlocked.iter().chain(found.locked.iter()) {
+                    item.delete()?;
+                }
+                Ok(())
+            })
+        }
+    }
+
+    /// The item for these attributes, unlocked; items stored before `target` existed are found
+    /// by service and user alone.
+    fn find<'s>(ss: &'s SecretService, attrs: &HashMap<&str, &str>) -> Result<Option<Item<'s>>, dbus_secret_service::Error> {
+        let mut found = ss.search_items(attrs.clone())?;
+        if found.unlocked.is_empty() && found.locked.is_empty() {
+            let mut legacy = attrs.clone();
+            legacy.remove("target");
+            found = ss.search_items(legacy)?;
+        }
+        if let Some(item) = found.unlocked.into_iter().next() {
+            return Ok(Some(item));
+        }
+        match found.locked.into_iter().next() {
+            Some(item) => {
+                item.ensure_unlocked()?;
+                Ok(Some(item))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+fn storage_failure(what: &str, detail: &str) -> Error {
+    Error::storage(format!("cannot {what} the OS keyring: {detail}")).with_hint(
         "start a Secret Service (GNOME Keyring, KeePassXC) and unlock it, or pass secrets by environment variable or standard input",
     )
 }
 
+#[cfg(not(target_os = "linux"))]
+impl KeyringSecretStore {
+    fn probe(&self) -> Result<()> {
+        match self.entry("probe", SecretKey::Token)?.get_password() {
+            Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(storage_failure("reach", &e.to_string())),
+        }
+    }
+
+    fn entry(&self, profile_id: &str, key: SecretKey) -> Result<keyring::Entry> {
+        keyring::Entry::new(&self.service, &Self::username(profile_id, key)).map_err(|e| storage_failure("address", &e.to_string()))
+    }
+}
+
 impl SecretStore for KeyringSecretStore {
+    #[cfg(target_os = "linux")]
+    fn get(&self, profile_id: &str, key: SecretKey) -> Result<Option<Secret>> {
+        self.ss_get(profile_id, key)
+    }
+    #[cfg(target_os = "linux")]
+    fn set(&self, profile_id: &str, key: SecretKey, value: &Secret) -> Result<()> {
+        self.ss_set(profile_id, key, value)
+    }
+    #[cfg(target_os = "linux")]
+    fn delete(&self, profile_id: &str, key: SecretKey) -> Result<()> {
+        self.ss_delete(profile_id, key)
+    }
+    #[cfg(not(target_os = "linux"))]
     fn get(&self, profile_id: &str, key: SecretKey) -> Result<Option<Secret>> {
         match self.entry(profile_id, key)?.get_password() {
             Ok(s) => Ok(Some(Secret::new(s))),
             Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(keyring_error("read", e)),
+            Err(e) => Err(storage_failure("read", &e.to_string())),
         }
     }
+    #[cfg(not(target_os = "linux"))]
     fn set(&self, profile_id: &str, key: SecretKey, value: &Secret) -> Result<()> {
-        self.entry(profile_id, key)?.set_password(value.expose()).map_err(|e| keyring_error("write", e))
+        self.entry(profile_id, key)?.set_password(value.expose()).map_err(|e| storage_failure("write", &e.to_string()))
     }
+    #[cfg(not(target_os = "linux"))]
     fn delete(&self, profile_id: &str, key: SecretKey) -> Result<()> {
         match self.entry(profile_id, key)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(keyring_error("delete from", e)),
+            Err(e) => Err(storage_failure("delete from", &e.to_string())),
         }
     }
     fn describe(&self) -> String {

@@ -27,6 +27,28 @@ fn set_get_delete_round_trip() {
     k.delete(&id, SecretKey::ClientSecret).expect("deleting twice is fine");
 }
 
+#[test]
+fn secrets_stored_by_the_keyring_crate_are_found_and_the_other_way_round() {
+    // OAuth Desk 0.1 stored secrets through the `keyring` crate; the store speaks to the Secret
+    // Service itself now, and both must find each other's items.
+    let service = format!("oauth-desk-test-{}-compat", std::process::id());
+    let k = KeyringSecretStore::open(service.clone()).unwrap();
+    let id = oauth_desk_core::profile::new_profile_id();
+    keyring::Entry::new(&service, &format!("{id}/client_secret")).unwrap().set_password("from the keyring crate").unwrap();
+    assert_eq!(k.get(&id, SecretKey::ClientSecret).unwrap().unwrap().expose(), "from the keyring crate");
+    k.set(&id, SecretKey::ClientSecret, &Secret::new("replaced")).unwrap();
+    assert_eq!(
+        keyring::Entry::new(&service, &format!("{id}/client_secret")).unwrap().get_password().unwrap(),
+        "replaced",
+        "updated in place"
+    );
+    k.set(&id, SecretKey::Password, &Secret::new("new item")).unwrap();
+    assert_eq!(keyring::Entry::new(&service, &format!("{id}/password")).unwrap().get_password().unwrap(), "new item");
+    k.delete(&id, SecretKey::ClientSecret).unwrap();
+    k.delete(&id, SecretKey::Password).unwrap();
+    assert!(matches!(keyring::Entry::new(&service, &format!("{id}/password")).unwrap().get_password(), Err(keyring::Error::NoEntry)));
+}
+
 #[tokio::test]
 async fn tokens_survive_a_restart_and_never_touch_the_profile_file() {
     let (_em, srv) = salesforce::start(salesforce::Config::default(), 0).await.unwrap();

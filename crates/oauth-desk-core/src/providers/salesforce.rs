@@ -757,7 +757,6 @@ fn read_head(body: &[u8], count_records: bool) -> std::result::Result<PageHead, 
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
