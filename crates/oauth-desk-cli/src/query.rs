@@ -32,7 +32,8 @@ pub enum Api {
     /// A Bulk API 2.0 query job, its CSV results downloaded in parallel (CSV output only).
     Bulk,
     /// REST, switching to Bulk API 2.0 when the first page says the query returns more than
-    /// --bulk-threshold rows and Bulk can run it (CSV output, no --max-rows).
+    /// --bulk-threshold rows, the rest would take REST longer than --bulk-after seconds at the
+    /// first page's pace, and Bulk can run it (CSV output, no --max-rows).
     Auto,
 }
 
@@ -70,9 +71,14 @@ pub struct QueryArgs {
     /// The API that runs the query.
     #[arg(long, value_enum, default_value_t = Api::Auto)]
     pub api: Api,
-    /// With --api auto: the row count above which the query runs as a Bulk API 2.0 job.
+    /// With --api auto: the row count above which the query may run as a Bulk API 2.0 job.
     #[arg(long, default_value_t = 50_000, value_name = "ROWS")]
     pub bulk_threshold: u64,
+    /// With --api auto: switch to Bulk API 2.0 only when REST would need longer than this for the
+    /// remaining pages, at the first page's pace (a Bulk job costs seconds of processing; on a
+    /// fast link REST is quicker).
+    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+    pub bulk_after: f64,
     /// Bulk API 2.0: result downloads at once (API 58.0 and later; 1 downloads one by one).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=16))]
     pub bulk_parallel: u8,
@@ -500,21 +506,28 @@ async fn run_rest(session: &oauth_desk_core::Session, soql_text: &str, args: &Qu
     };
     let options = QueryOptions { include_deleted: args.all, batch_size: args.batch_size, max_rows };
     let mut stream = SalesforceApi::of(session)?.query_raw(soql_text, options);
+    let asked = Instant::now();
     let Some(first) = stream.next().await else { return Ok(()) };
     let first = first?;
-    let may_switch = args.api == Api::Auto && args.format == Format::Csv && args.max_rows.is_none();
-    if may_switch && !first.done && first.total_size > args.bulk_threshold && bulk_unsupported(soql_text).is_none() {
-        drop(stream);
-        if !args.quiet {
-            eprintln!(
-                "{} rows: running the query as a Bulk API 2.0 job (over --bulk-threshold {}; --api rest keeps to REST)",
-                first.total_size, args.bulk_threshold
-            );
-        }
-        return run_bulk(session, soql_text, args, out).await;
-    }
+    let page_time = asked.elapsed();
     // The first page as values: it decides the columns and their labels.
     let page = first.page()?;
+    let may_switch = args.api == Api::Auto && args.format == Format::Csv && args.max_rows.is_none();
+    if may_switch && !first.done && first.total_size > args.bulk_threshold && bulk_unsupported(soql_text).is_none() {
+        let per_page = page.records.len().max(1) as u64;
+        let pages_left = first.total_size.saturating_sub(per_page).div_ceil(per_page);
+        let rest_estimate = page_time.as_secs_f64() * pages_left as f64;
+        if rest_estimate > args.bulk_after {
+            drop(stream);
+            if !args.quiet {
+                eprintln!(
+                    "{} rows, about {rest_estimate:.1} s more by REST at the first page's pace: running the query as a Bulk API 2.0 job (--api rest keeps to REST)",
+                    first.total_size
+                );
+            }
+            return run_bulk(session, soql_text, args, out).await;
+        }
+    }
     let mut received = page.records.len() as u64;
     first.check_row_count(received)?;
     if !out.rest_page(&page)? {

@@ -168,19 +168,25 @@ async fn bulk_api_jobs_write_what_rest_writes_and_auto_switches_past_the_thresho
     assert_eq!((stats.bulk_jobs_created, stats.bulk_jobs_deleted), (2, 2), "each job deleted once read");
 
     // auto: REST's first page says 2940 rows, over the threshold: the rest comes from a job.
-    let out = desk.run(&["query", "sf", soql, "--format", "csv", "--bulk-threshold", "1000", "--out", &path("auto.csv")], "").await;
+    let out = desk
+        .run(&["query", "sf", soql, "--format", "csv", "--bulk-threshold", "1000", "--bulk-after", "0", "--out", &path("auto.csv")], "")
+        .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("running the query as a Bulk API 2.0 job") && stderr.contains("(Bulk API 2.0)"), "{stderr}");
     assert_eq!(read("auto.csv"), read("rest0.csv"));
     // Under the threshold, or a query Bulk cannot run, or not CSV: REST, and no job.
     let created = em.stats().bulk_jobs_created;
-    let small = desk.run(&["query", "sf", soql, "--format", "csv", "--out", &path("small.csv")], "").await;
+    let small = desk.run(&["query", "sf", soql, "--format", "csv", "--bulk-after", "0", "--out", &path("small.csv")], "").await;
     assert!(String::from_utf8_lossy(&small.stderr).contains("(REST API)"));
+    // Over the threshold, but REST is quick here (loopback): REST.
+    let quick = desk.run(&["query", "sf", soql, "--format", "csv", "--bulk-threshold", "1000", "--out", &path("quick.csv")], "").await;
+    assert!(String::from_utf8_lossy(&quick.stderr).contains("(REST API)"), "{}", String::from_utf8_lossy(&quick.stderr));
+    assert_eq!(read("quick.csv"), read("rest0.csv"));
     let sub = desk
         .ok(&["query", "sf", "SELECT Id, (SELECT LastName FROM Contacts) FROM Account", "--format", "csv", "--bulk-threshold", "10"], "")
         .await;
     assert!(sub.contains("Contact0000001"), "the sub-query ran on REST");
-    desk.ok(&["query", "sf", soql, "--format", "ndjson", "--bulk-threshold", "10", "--quiet"], "").await;
+    desk.ok(&["query", "sf", soql, "--format", "ndjson", "--bulk-threshold", "10", "--bulk-after", "0", "--quiet"], "").await;
     assert_eq!(em.stats().bulk_jobs_created, created, "no job for those");
 
     // What Bulk cannot do is said before anything is sent.

@@ -209,6 +209,8 @@ impl Emulator {
             .route("/id/keys", get(id_keys))
             .route("/services/data/", get(versions))
             .route("/services/data", get(versions))
+            .route("/services/data/{version}", get(resources))
+            .route("/services/data/{version}/", get(resources))
             .route("/services/data/{version}/query", get(query))
             .route("/services/data/{version}/queryAll", get(query_all))
             .route("/services/data/{version}/query/{cursor}", get(query_more))
@@ -223,6 +225,7 @@ impl Emulator {
             .route("/__emulator/jwt-certificate", post(admin_jwt_certificate))
             .route("/__emulator/jwt-approval", post(admin_jwt_approval))
             .merge(bulk::routes())
+            .fallback(unknown_path)
             .layer(axum::middleware::from_fn_with_state(self.clone(), bulk::latency))
             .with_state(self.clone())
     }
@@ -235,6 +238,14 @@ impl Emulator {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
         format!("http://{host}")
     }
+}
+
+/// Any other path: Salesforce's 404, and a line on standard error naming it, so that a client
+/// asking for something the emulator lacks is seen at once.
+async fn unknown_path(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    tracing::warn!(%method, path = uri.path(), "the Salesforce emulator has no such resource");
+    eprintln!("salesforce emulator: no resource for {method} {}", uri.path());
+    rest_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist")
 }
 
 fn sf_json(status: StatusCode, body: Value) -> Response {
@@ -663,6 +674,23 @@ async fn versions(State(em): State<Emulator>) -> Response {
         .map(|(label, v)| json!({"label": label, "url": format!("/services/data/v{v}"), "version": v}))
         .collect();
     sf_json(StatusCode::OK, Value::Array(list))
+}
+
+/// `GET /services/data/vXX.X`: the resources of an API version (the Salesforce CLI reads it).
+async fn resources(State(em): State<Emulator>, Path(version): Path<String>, headers: HeaderMap) -> Response {
+    let (_, calls) = match em.authenticate(&headers) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Some(v) = version_ok(&em, &version) else {
+        return rest_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist");
+    };
+    let base = format!("/services/data/v{v}");
+    let list: serde_json::Map<String, Value> = ["sobjects", "query", "queryAll", "limits", "jobs/query"]
+        .iter()
+        .map(|r| (r.replace("jobs/query", "jobs"), json!(format!("{base}/{r}"))))
+        .collect();
+    em.with_limit_info(calls, sf_json(StatusCode::OK, Value::Object(list)))
 }
 
 fn version_ok(em: &Emulator, version: &str) -> Option<String> {
