@@ -485,7 +485,7 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
     let result = if args.api == Api::Bulk {
         run_bulk(&session, &soql_text, &args, &mut out).await
     } else {
-        run_rest(&session, &soql_text, &args, &mut out).await
+        run_rest(&session, &soql_text, &args, &mut out, args.api == Api::Auto).await
     };
     match result {
         Err(e) if is_broken_pipe(&e) => return Ok(()),
@@ -497,7 +497,13 @@ pub async fn run(desk: &Desk, args: QueryArgs) -> Result<()> {
     }
 }
 
-async fn run_rest(session: &oauth_desk_core::Session, soql_text: &str, args: &QueryArgs, out: &mut Output<'_>) -> Result<()> {
+async fn run_rest(
+    session: &oauth_desk_core::Session,
+    soql_text: &str,
+    args: &QueryArgs,
+    out: &mut Output<'_>,
+    may_switch: bool,
+) -> Result<()> {
     // A table holds its rows until the end: it shows at most TABLE_ROWS, and fetches no more.
     let table_cap = (args.format == Format::Table).then_some(TABLE_ROWS + 1);
     let max_rows = match (args.max_rows, table_cap) {
@@ -512,7 +518,7 @@ async fn run_rest(session: &oauth_desk_core::Session, soql_text: &str, args: &Qu
     let page_time = asked.elapsed();
     // The first page as values: it decides the columns and their labels.
     let page = first.page()?;
-    let may_switch = args.api == Api::Auto && args.format == Format::Csv && args.max_rows.is_none();
+    let may_switch = may_switch && args.format == Format::Csv && args.max_rows.is_none();
     if may_switch && !first.done && first.total_size > args.bulk_threshold && bulk_unsupported(soql_text).is_none() {
         let per_page = page.records.len().max(1) as u64;
         let pages_left = first.total_size.saturating_sub(per_page).div_ceil(per_page);
@@ -525,7 +531,18 @@ async fn run_rest(session: &oauth_desk_core::Session, soql_text: &str, args: &Qu
                     first.total_size
                 );
             }
-            return run_bulk(session, soql_text, args, out).await;
+            return match run_bulk(session, soql_text, args, out).await {
+                // Salesforce would not run it as a job (a feature our check does not know of):
+                // nothing was written yet, so REST runs it after all.
+                Err(e) if e.code == oauth_desk_core::ErrorCode::InvalidInput && out.pages == 0 => {
+                    if !args.quiet {
+                        eprintln!("Bulk API 2.0 would not run it ({}); running it on REST", e.provider_message().unwrap_or(&e.message));
+                    }
+                    out.api = "REST API";
+                    Box::pin(run_rest(session, soql_text, args, out, false)).await
+                }
+                other => other,
+            };
         }
     }
     let mut received = page.records.len() as u64;

@@ -189,6 +189,23 @@ async fn bulk_api_jobs_write_what_rest_writes_and_auto_switches_past_the_thresho
     desk.ok(&["query", "sf", soql, "--format", "ndjson", "--bulk-threshold", "10", "--bulk-after", "0", "--quiet"], "").await;
     assert_eq!(em.stats().bulk_jobs_created, created, "no job for those");
 
+    // A query Salesforce will not run as a job, though it looks as if it could: auto runs it on
+    // REST after all.
+    reqwest::Client::new()
+        .post(format!(
+            "{}/__emulator/bulk-next?outcome=fail&message=FeatureNotEnabled%20:%20not%20supported%20in%20Bulk%20Query",
+            srv.base_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    let out = desk
+        .run(&["query", "sf", soql, "--format", "csv", "--bulk-threshold", "1000", "--bulk-after", "0", "--out", &path("fallback.csv")], "")
+        .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Bulk API 2.0 would not run it") && stderr.contains("(REST API)"), "{stderr}");
+    assert_eq!(read("fallback.csv"), read("rest0.csv"));
+
     // What Bulk cannot do is said before anything is sent.
     let e = desk.fails(&["query", "sf", soql, "--api", "bulk", "--format", "json"], "", 2).await;
     assert!(e.contains("Bulk API 2.0 returns CSV"), "{e}");

@@ -402,19 +402,7 @@ impl Desk {
 
     /// The profile's secrets: environment variables first, then the secret store.
     pub fn profile_secrets(&self, profile: &Profile) -> Result<ProfileSecrets> {
-        let pick = |env: &str, key: SecretKey| -> Result<Option<Secret>> {
-            match std::env::var(env) {
-                Ok(v) if !v.is_empty() => Ok(Some(Secret::new(v))),
-                _ => self.secrets.get(&profile.id, key),
-            }
-        };
-        Ok(ProfileSecrets {
-            client_secret: pick(ENV_CLIENT_SECRET, SecretKey::ClientSecret)?,
-            password: pick(ENV_PASSWORD, SecretKey::Password)?,
-            security_token: pick(ENV_SECURITY_TOKEN, SecretKey::SecurityToken)?,
-            private_key: pick(ENV_PRIVATE_KEY, SecretKey::PrivateKey)?,
-            client_assertion: None,
-        })
+        read_profile_secrets(self.secrets.as_ref(), &profile.id)
     }
 
     pub fn stored_token(&self, profile: &Profile) -> Result<Option<TokenSet>> {
@@ -447,14 +435,18 @@ impl Desk {
         }
         let log = Arc::new(WireLog::new(profile.id.clone(), self.clock.clone(), Some(self.hub.clone() as Arc<dyn WireObserver>)));
         log.set_enabled(self.recording);
+        // The client secret, password and keys are read when a grant needs them, not before:
+        // a call with a valid token reads the token alone.
+        let (store, profile_id) = (self.secrets.clone(), profile.id.clone());
         let session = Session::new(
             profile.clone(),
             providers::dialect(profile),
-            self.profile_secrets(profile)?,
+            ProfileSecrets::default(),
             self.http_for(profile)?,
             log,
             self.clock.clone(),
         )
+        .with_secrets_from(move || read_profile_secrets(store.as_ref(), &profile_id))
         .with_token(self.stored_token(profile)?)
         .persist_to(self.secrets.clone())
         .observed_by(self.hub.clone());
@@ -532,4 +524,21 @@ impl Desk {
         })?;
         Ok(names)
     }
+}
+
+/// A profile's secrets: environment variables first, then the secret store.
+fn read_profile_secrets(store: &dyn SecretStore, profile_id: &str) -> Result<ProfileSecrets> {
+    let pick = |env: &str, key: SecretKey| -> Result<Option<Secret>> {
+        match std::env::var(env) {
+            Ok(v) if !v.is_empty() => Ok(Some(Secret::new(v))),
+            _ => store.get(profile_id, key),
+        }
+    };
+    Ok(ProfileSecrets {
+        client_secret: pick(ENV_CLIENT_SECRET, SecretKey::ClientSecret)?,
+        password: pick(ENV_PASSWORD, SecretKey::Password)?,
+        security_token: pick(ENV_SECURITY_TOKEN, SecretKey::SecurityToken)?,
+        private_key: pick(ENV_PRIVATE_KEY, SecretKey::PrivateKey)?,
+        client_assertion: None,
+    })
 }

@@ -193,6 +193,10 @@ impl Error {
     pub fn provider_code(&self) -> Option<&str> {
         self.provider.as_ref().map(|p| p.code.as_str())
     }
+    /// The provider's own words (`error_description`, Salesforce's `message`, WeChat's `errmsg`).
+    pub fn provider_message(&self) -> Option<&str> {
+        self.provider.as_ref().and_then(|p| p.message.as_deref())
+    }
 }
 
 /// `https://host/path?secret=..#frag` → `https://host/path`.

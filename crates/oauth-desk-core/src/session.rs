@@ -83,11 +83,25 @@ pub trait TokenObserver: Send + Sync {
     fn token_changed(&self, profile_id: &str);
 }
 
+/// A profile's secrets: given, or read from the secret store at the first need (a query with a
+/// valid token reads none of them).
+#[derive(Clone)]
+struct Secrets {
+    cell: Arc<std::sync::OnceLock<ProfileSecrets>>,
+    load: Option<Arc<dyn Fn() -> Result<ProfileSecrets> + Send + Sync>>,
+}
+
+impl Secrets {
+    fn given(secrets: ProfileSecrets) -> Self {
+        Secrets { cell: Arc::new(std::sync::OnceLock::from(secrets)), load: None }
+    }
+}
+
 /// What the session works with; replaced whole when the profile or its secrets change.
 struct Setup {
     profile: Profile,
     dialect: Arc<dyn Dialect>,
-    secrets: ProfileSecrets,
+    secrets: Secrets,
     /// Recording into the session's wire log; per profile, because a profile may trust an
     /// extra CA.
     http: Http,
@@ -129,6 +143,7 @@ impl Session {
         clock: Arc<dyn Clock>,
     ) -> Self {
         register_secrets(&log, &secrets);
+        let secrets = Secrets::given(secrets);
         Session {
             profile_id: profile.id.clone(),
             setup: RwLock::new(Arc::new(Setup { profile, dialect, secrets, http: http.recording(log.clone()), generation: 0 })),
@@ -169,6 +184,32 @@ impl Session {
         Session { observer: Some(observer), ..self }
     }
 
+    /// Reads the secrets from `load` when first needed, instead of the ones given to
+    /// [`Session::new`]; once per session (a change comes through [`Session::set_secrets`]).
+    pub fn with_secrets_from(self, load: impl Fn() -> Result<ProfileSecrets> + Send + Sync + 'static) -> Self {
+        self.replace_setup(|s| Setup {
+            profile: s.profile.clone(),
+            dialect: s.dialect.clone(),
+            secrets: Secrets { cell: Arc::new(std::sync::OnceLock::new()), load: Some(Arc::new(load)) },
+            http: s.http.clone(),
+            generation: 0,
+        });
+        self
+    }
+
+    /// The setup's secrets, read now if they were not yet (and then masked in the wire log).
+    fn secrets_of(&self, setup: &Setup) -> Result<ProfileSecrets> {
+        if let Some(s) = setup.secrets.cell.get() {
+            return Ok(s.clone());
+        }
+        let loaded = match &setup.secrets.load {
+            Some(load) => load()?,
+            None => ProfileSecrets::default(),
+        };
+        register_secrets(&self.log, &loaded);
+        Ok(setup.secrets.cell.get_or_init(|| loaded).clone())
+    }
+
     fn setup(&self) -> Arc<Setup> {
         self.setup.read().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
     }
@@ -177,7 +218,9 @@ impl Session {
         let mut guard = self.setup.write().unwrap_or_else(|p| p.into_inner());
         let mut next = f(&guard);
         next.generation = guard.generation + 1;
-        register_secrets(&self.log, &next.secrets);
+        if let Some(secrets) = next.secrets.cell.get() {
+            register_secrets(&self.log, secrets);
+        }
         *guard = Arc::new(next);
     }
 
@@ -192,7 +235,7 @@ impl Session {
         self.replace_setup(|s| Setup {
             profile: s.profile.clone(),
             dialect: s.dialect.clone(),
-            secrets,
+            secrets: Secrets::given(secrets),
             http: s.http.clone(),
             generation: 0,
         });
@@ -407,12 +450,13 @@ impl Session {
                 .with_hint("set the username on the profile")
                 .with_action(Action::EditProfile)
         })?;
-        let password = c.password.clone().or_else(|| setup.secrets.password.clone()).ok_or_else(|| {
+        let stored = self.secrets_of(&setup)?;
+        let password = c.password.clone().or_else(|| stored.password.clone()).ok_or_else(|| {
             Error::new(ErrorCode::NotSignedIn, "the password grant needs a password")
                 .with_hint("give the password (it can be stored with the profile)")
                 .with_action(Action::GivePassword)
         })?;
-        let security_token = c.security_token.clone().or_else(|| setup.secrets.security_token.clone());
+        let security_token = c.security_token.clone().or_else(|| stored.security_token.clone());
         self.log.register_secret(&password, SecretKind::Password);
         if let Some(t) = &security_token {
             self.log.register_secret(t, SecretKind::SecurityToken);
@@ -454,7 +498,7 @@ impl Session {
                 .with_hint("set the username on the profile")
                 .with_action(Action::EditProfile)
         })?;
-        let key = setup.secrets.private_key.clone().filter(|k| !k.is_empty()).ok_or_else(|| {
+        let key = self.secrets_of(&setup)?.private_key.filter(|k| !k.is_empty()).ok_or_else(|| {
             Error::new(ErrorCode::NotSignedIn, format!("profile `{}` has no private key for the JWT bearer grant", setup.profile.name))
                 .with_hint("create a key and certificate (and upload the certificate to the connected app), or import the PEM key")
                 .with_action(Action::EditProfile)
@@ -499,7 +543,7 @@ impl Session {
     /// discovery named one (RFC 7523bis, what oidc-provider requires) or else the token endpoint,
     /// a new `jti`, valid for a minute. Signed with the profile's private key.
     fn with_client_assertion(&self, setup: &Setup, endpoints: &Endpoints) -> Result<ProfileSecrets> {
-        let mut secrets = setup.secrets.clone();
+        let mut secrets = self.secrets_of(setup)?;
         if setup.dialect.client_auth() != crate::profile::ClientAuth::PrivateKeyJwt {
             return Ok(secrets);
         }
@@ -580,7 +624,7 @@ impl Session {
         let setup = self.setup();
         let grant = input.grant();
         setup.dialect.check_grant(grant)?;
-        if setup.dialect.needs_client_secret(grant) && setup.secrets.client_secret.as_ref().is_none_or(|s| s.is_empty()) {
+        if setup.dialect.needs_client_secret(grant) && self.secrets_of(&setup)?.client_secret.as_ref().is_none_or(|s| s.is_empty()) {
             let what = setup.dialect.secret_name();
             return Err(Error::new(ErrorCode::NotSignedIn, format!("profile `{}` has no {what}", setup.profile.name))
                 .with_hint(format!("the {} grant needs it: store the {what} with the profile", grant.as_str()))
@@ -596,7 +640,7 @@ impl Session {
     fn build_token(&self, obj: &Map<String, Value>, grant: Grant) -> Result<TokenSet> {
         let setup = self.setup();
         let mut t = TokenSet::from_response(obj, self.now(), grant, setup.dialect.session_seconds())?;
-        t.signature_valid = setup.dialect.verify_signature(obj, &setup.secrets);
+        t.signature_valid = setup.dialect.verify_signature(obj, &self.secrets_of(&setup)?);
         if t.signature_valid == Some(false) {
             tracing::warn!(profile = %setup.profile.name, "the token response's signature does not match the client secret");
         }
@@ -804,8 +848,8 @@ impl Session {
             let fresh = self.build_token(&obj, Grant::RefreshToken)?;
             return Ok(current.refreshed(fresh));
         }
-        let has_password = self.setup().secrets.password.is_some();
-        let has_key = self.setup().secrets.private_key.is_some();
+        let stored = self.secrets_of(&self.setup())?;
+        let (has_password, has_key) = (stored.password.is_some(), stored.private_key.is_some());
         match current.grant {
             // A new assertion, signed now: no user action.
             Grant::JwtBearer if has_key => {
