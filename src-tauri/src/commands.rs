@@ -4,11 +4,12 @@
 
 use crate::state::AppState;
 use crate::types::{
-    AppInfo, CopyFormat, DeviceStarted, DuplicateOutcome, ProfileEntry, ProfileInput, QueryDone, QueryEvent, SandboxInfo, SignInStarted,
-    TokenDetails,
+    AppInfo, CopyFormat, DeviceStarted, DuplicateOutcome, ProfileEntry, ProfileInput, QueryApi, QueryDone, QueryEvent, SandboxInfo,
+    SignInStarted, TokenDetails,
 };
 use futures::future::{AbortHandle, Abortable};
 use futures::StreamExt;
+use oauth_desk_core::providers::salesforce::bulk::{bulk_unsupported, BulkDownload};
 use oauth_desk_core::providers::salesforce::{ApiVersion, QueryOptions, SalesforceApi};
 use oauth_desk_core::providers::wechat::WechatApi;
 use oauth_desk_core::request::{self, ApiRequest, ApiResponse};
@@ -251,22 +252,37 @@ pub async fn token_forget(state: State<'_, AppState>, name: String) -> Cmd<()> {
 }
 
 /// Runs SOQL; each page goes to `on_page` as it arrives. `query_id` names it for cancelling.
+/// With `api: bulk` the query runs as a Bulk API 2.0 job: its state goes to `on_page` while it
+/// runs, then each results download arrives as a page of text cells; the job is deleted once
+/// read, and aborted and deleted when the query is cancelled.
 #[tauri::command]
+#[allow(clippy::too_many_arguments)]
 pub async fn salesforce_query(
     state: State<'_, AppState>,
     name: String,
     soql_text: String,
     options: QueryOptions,
     query_id: String,
+    api: Option<QueryApi>,
     on_page: Channel<QueryEvent>,
 ) -> Cmd<QueryDone> {
     let session = state.session(&name)?;
+    let api = api.unwrap_or_default();
+    if api == QueryApi::Bulk {
+        if let Some(why) = bulk_unsupported(&soql_text) {
+            return Err(Error::invalid_input(format!("Bulk API 2.0 cannot run this query: {why}")).with_hint("run it with the REST API"));
+        }
+    }
     let (abort, registration) = AbortHandle::new_pair();
     state.queries.lock().map_err(|_| Error::storage("query table poisoned"))?.insert(query_id.clone(), abort);
     let started = Instant::now();
     let (rows, total) = (AtomicU64::new(0), AtomicU64::new(0));
     let pages = AtomicU64::new(0);
-    let work = async {
+    let job_id: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let send = |event: QueryEvent| {
+        on_page.send(event).map_err(|e| Error::new(oauth_desk_core::ErrorCode::Cancelled, format!("the window stopped listening: {e}")))
+    };
+    let rest = async {
         let mut columns = QueryColumns::for_query(&soql_text);
         let mut stream = SalesforceApi::of(&session)?.query(&soql_text, options);
         while let Some(page) = stream.next().await {
@@ -276,7 +292,7 @@ pub async fn salesforce_query(
             let so_far = rows.fetch_add(n, Ordering::SeqCst) + n;
             total.store(page.total_size, Ordering::SeqCst);
             let index = pages.fetch_add(1, Ordering::SeqCst) as u32;
-            let event = QueryEvent::Page {
+            send(QueryEvent::Page {
                 index,
                 columns: columns.labels().to_vec(),
                 rows: page.records.iter().map(|r| columns.values(r)).collect(),
@@ -284,16 +300,80 @@ pub async fn salesforce_query(
                 total_size: page.total_size,
                 rows_so_far: so_far,
                 done: page.done,
-            };
-            on_page
-                .send(event)
-                .map_err(|e| Error::new(oauth_desk_core::ErrorCode::Cancelled, format!("the window stopped listening: {e}")))?;
+            })?;
         }
         Ok::<(), Error>(())
+    };
+    let bulk = async {
+        let sf = SalesforceApi::of(&session)?;
+        let job = sf.bulk_create(&soql_text, options.include_deleted).await?;
+        if let Ok(mut j) = job_id.lock() {
+            *j = Some(job.id.clone());
+        }
+        let result = async {
+            let mut last = String::new();
+            let done = sf
+                .bulk_wait(&job.id, |j| {
+                    let processed = j.number_records_processed.unwrap_or(0);
+                    let key = format!("{}/{processed}", j.state);
+                    if key != last {
+                        let _ = send(QueryEvent::Job { id: j.id.clone(), state: j.state.clone(), records_processed: processed });
+                        last = key;
+                    }
+                })
+                .await?;
+            let expected = done.number_records_processed.unwrap_or(0);
+            total.store(expected, Ordering::SeqCst);
+            let mut columns: Vec<String> = Vec::new();
+            let mut chunks = sf.bulk_results(&job.id, BulkDownload::default());
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk?;
+                if columns.is_empty() {
+                    columns = csv_line(chunk.header())?;
+                }
+                let (cells, records) = csv_rows(&chunk.rows(), &columns)?;
+                let n = cells.len() as u64;
+                let so_far = rows.fetch_add(n, Ordering::SeqCst) + n;
+                let index = pages.fetch_add(1, Ordering::SeqCst) as u32;
+                send(QueryEvent::Page {
+                    index,
+                    columns: columns.clone(),
+                    rows: cells,
+                    records,
+                    total_size: expected.max(so_far),
+                    rows_so_far: so_far,
+                    done: false,
+                })?;
+            }
+            Ok::<(), Error>(())
+        }
+        .await;
+        if result.is_ok() {
+            let _ = sf.bulk_delete(&job.id).await;
+        }
+        result
+    };
+    let work = async {
+        match api {
+            QueryApi::Rest => rest.await,
+            QueryApi::Bulk => bulk.await,
+        }
     };
     let result = Abortable::new(work, registration).await;
     if let Ok(mut q) = state.queries.lock() {
         q.remove(&query_id);
+    }
+    let job = job_id.lock().ok().and_then(|j| j.clone());
+    // A job left behind by a cancelled or failed query: abort it (it may still run) and delete
+    // it, in the background.
+    if let (Some(id), false) = (job.clone(), matches!(result, Ok(Ok(())))) {
+        let session = session.clone();
+        tauri::async_runtime::spawn(async move {
+            if let Ok(sf) = SalesforceApi::of(&session) {
+                let _ = sf.bulk_abort(&id).await;
+                let _ = sf.bulk_delete(&id).await;
+            }
+        });
     }
     let done = |cancelled| QueryDone {
         rows: rows.load(Ordering::SeqCst),
@@ -301,12 +381,38 @@ pub async fn salesforce_query(
         total_size: total.load(Ordering::SeqCst),
         cancelled,
         elapsed_ms: started.elapsed().as_millis() as u64,
+        api,
+        job_id: job.clone(),
     };
     match result {
         Ok(Ok(())) => Ok(done(false)),
         Ok(Err(e)) => Err(e),
         Err(_aborted) => Ok(done(true)),
     }
+}
+
+/// One CSV line's fields (a Bulk API results header).
+fn csv_line(line: &[u8]) -> Cmd<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(line);
+    match reader.records().next() {
+        Some(Ok(r)) => Ok(r.iter().map(str::to_string).collect()),
+        Some(Err(e)) => Err(Error::unexpected(format!("the Bulk API results' header is not CSV ({e})"))),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Bulk API CSV rows as the grid's cells (an empty field shown empty) and as records for the
+/// JSON view (`{"Owner.Name": "…"}`: Bulk results are flat, every value text).
+fn csv_rows(rows: &[u8], columns: &[String]) -> Cmd<(Vec<Vec<Value>>, Vec<Value>)> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(false).from_reader(rows);
+    let (mut cells, mut records) = (Vec::new(), Vec::new());
+    for r in reader.records() {
+        let r = r.map_err(|e| Error::unexpected(format!("the Bulk API results are not CSV ({e})")))?;
+        let row: Vec<Value> = r.iter().map(|f| if f.is_empty() { Value::Null } else { Value::String(f.to_string()) }).collect();
+        records.push(Value::Object(columns.iter().cloned().zip(row.iter().cloned()).collect()));
+        cells.push(row);
+    }
+    Ok((cells, records))
 }
 
 #[tauri::command]

@@ -127,6 +127,24 @@ pub enum QueryEvent {
         rows_so_far: u64,
         done: bool,
     },
+    /// A Bulk API 2.0 job's state while it runs (`UploadComplete`, `InProgress`, `JobComplete`).
+    Job {
+        id: String,
+        state: String,
+        #[ts(type = "number")]
+        records_processed: u64,
+    },
+}
+
+/// Which Salesforce API runs a query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum QueryApi {
+    #[default]
+    Rest,
+    /// A Bulk API 2.0 query job: CSV results, every value text.
+    Bulk,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -140,6 +158,10 @@ pub struct QueryDone {
     pub cancelled: bool,
     #[ts(type = "number")]
     pub elapsed_ms: u64,
+    /// The API that ran the query.
+    pub api: QueryApi,
+    /// The Bulk API 2.0 job (deleted once read, or aborted when cancelled).
+    pub job_id: Option<String>,
 }
 
 /// How an exchange is copied.

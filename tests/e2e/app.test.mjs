@@ -257,6 +257,22 @@ describe('Salesforce through the login window', () => {
       await click(b, 'csv-bom');
       await click(b, 'csv-guard');
 
+      // The same rows by a Bulk API 2.0 job: its state while it runs, then every row, as text.
+      await (await tid(b, 'query-api')).selectByAttribute('value', 'bulk');
+      await type(b, '[data-testid="soql"]', 'SELECT Id, Name, Owner.Name, AnnualRevenue FROM Account');
+      await click(b, 'run-query');
+      await waitText(b, 'query-summary', /^4900 rows .*Bulk API 2\.0/);
+      assert.match(await text(b, 'row-count'), /^4900 of 4900/);
+      const bulkCells = await b.execute(() => Array.from(document.querySelectorAll('[data-testid="result-row"]')[1].children).map((c) => c.textContent));
+      assert.deepEqual(bulkCells.slice(1), ['001EMU000000002AAA', 'Account 000002', 'Grace Hopper', '7919000'], 'the second row, cell by cell');
+      await (await tid(b, 'row-count')).moveTo(); // WebKitGTK leaves a tooltip where the mouse rests
+      await shot(b, '08o-query-bulk');
+      // Bulk cannot run a sub-query: said before any job is made.
+      await type(b, '[data-testid="soql"]', 'SELECT Id, (SELECT LastName FROM Contacts) FROM Account');
+      await click(b, 'run-query');
+      await waitText(b, 'error', /sub-query/);
+      await (await tid(b, 'query-api')).selectByAttribute('value', 'rest');
+
       // The Request tab keeps its request and answer across tab changes.
       await click(b, 'tab-request');
       await type(b, '[data-testid="request-url"]', '/services/data/v60.0/sobjects');

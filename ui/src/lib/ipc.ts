@@ -14,6 +14,7 @@ import type { ProfileEntry } from './bindings/ProfileEntry';
 import type { ProfileInput } from './bindings/ProfileInput';
 import type { QueryDone } from './bindings/QueryDone';
 import type { QueryEvent } from './bindings/QueryEvent';
+import type { QueryApi } from './bindings/QueryApi';
 import type { QueryOptions } from './bindings/QueryOptions';
 import type { SandboxInfo } from './bindings/SandboxInfo';
 import type { SignInOutcome } from './bindings/SignInOutcome';
@@ -80,10 +81,11 @@ export function salesforceQuery(
   options: QueryOptions,
   queryId: string,
   onPage: (e: QueryEvent) => void,
+  api: QueryApi = 'rest',
 ): Promise<QueryDone> {
   const channel = new Channel<QueryEvent>();
   channel.onmessage = onPage;
-  return call<QueryDone>('salesforce_query', { name, soqlText: soql, options, queryId, onPage: channel });
+  return call<QueryDone>('salesforce_query', { name, soqlText: soql, options, queryId, api, onPage: channel });
 }
 export const salesforceQueryCancel = (queryId: string) => call<boolean>('salesforce_query_cancel', { queryId });
 export const salesforceVersions = (name: string) => call<ApiVersion[]>('salesforce_versions', { name });

@@ -17,4 +17,4 @@ rows: Array<Array<JsonValue>>,
 /**
  * Records without `attributes`, relationships nested (the JSON view and export).
  */
-records: Array<JsonValue>, total_size: number, rows_so_far: number, done: boolean, };
+records: Array<JsonValue>, total_size: number, rows_so_far: number, done: boolean, } | { "type": "Job", id: string, state: string, records_processed: number, };
