@@ -3,6 +3,12 @@
 # so keyring code is tested for real without a desktop. Everything it starts ends with the
 # session, and its throwaway keyring home is removed afterwards.
 #   scripts/with-keyring.sh cargo test
+#
+# Each session's daemon is its own: its keyrings and its control socket live in the throwaway
+# home (a daemon finds a running one through its control socket, and `--unlock` would then
+# unlock that one, maybe a previous session's on its way out, instead of serving this bus), it
+# must own org.freedesktop.secrets before the command starts, and it is stopped with the
+# session rather than left to notice the bus is gone.
 set -euo pipefail
 if [ "${OAUTH_DESK_IN_KEYRING_SESSION:-}" = 1 ]; then exec "$@"; fi
 command -v dbus-run-session >/dev/null || { echo "with-keyring: dbus-run-session is missing (apt-get install dbus-x11)" >&2; exit 2; }
@@ -13,16 +19,33 @@ if [ -z "$home" ]; then
   home=$(mktemp -d)
   trap 'rm -rf "$home"' EXIT
 fi
+mkdir -p "$home/run" && chmod 700 "$home/run"
 export XDG_DATA_HOME="$home"
 export OAUTH_DESK_IN_KEYRING_SESSION=1
+export OAUTH_DESK_KEYRING_RUNTIME="$home/run"
 status=0
 dbus-run-session -- bash -c '
-  printf %s "oauth-desk-test" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
-  # Wait until the Secret Service answers on the bus.
-  for i in $(seq 1 50); do
-    if busctl --user status org.freedesktop.secrets >/dev/null 2>&1 || dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true"; then break; fi
-    sleep 0.1
-  done
-  exec "$@"
+  set -u
+  owner() {
+    dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+      org.freedesktop.DBus.GetNameOwner string:org.freedesktop.secrets 2>/dev/null | sed -n "s/.*string \"\(.*\)\"/\1/p"
+  }
+  env=$(printf %s "oauth-desk-test" | XDG_RUNTIME_DIR="$OAUTH_DESK_KEYRING_RUNTIME" gnome-keyring-daemon --unlock --components=secrets 2>"$OAUTH_DESK_KEYRING_RUNTIME/daemon.log")
+  control=$(printf %s "$env" | sed -n "s/^GNOME_KEYRING_CONTROL=//p")
+  [ -n "$control" ] && export GNOME_KEYRING_CONTROL="$control"
+  # Wait until the Secret Service answers on this bus.
+  for i in $(seq 1 100); do [ -n "$(owner)" ] && break; sleep 0.1; done
+  if [ -z "$(owner)" ]; then echo "with-keyring: the keyring daemon did not take org.freedesktop.secrets on the session bus" >&2; exit 2; fi
+  daemon=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.GetConnectionUnixProcessID string:"$(owner)" 2>/dev/null | sed -n "s/.*uint32 \([0-9]*\).*/\1/p")
+  status=0
+  "$@" || status=$?
+  if [ -n "$daemon" ] && ! kill -0 "$daemon" 2>/dev/null; then
+    # Tests that failed for want of a keyring say why.
+    echo "with-keyring: the keyring daemon (pid $daemon) exited during the run; its log:" >&2
+    tail -n 20 "$OAUTH_DESK_KEYRING_RUNTIME/daemon.log" >&2 || true
+  fi
+  [ -n "$daemon" ] && kill "$daemon" 2>/dev/null || true
+  exit "$status"
 ' with-keyring "$@" || status=$?
 exit "$status"
