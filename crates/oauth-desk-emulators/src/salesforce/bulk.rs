@@ -106,21 +106,10 @@ fn not_found() -> Response {
     rest_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist")
 }
 
+/// Now as Salesforce writes dates: `2026-01-02T17:38:59.000+0000`.
 fn iso_now() -> String {
-    let ms = crate::now_millis();
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000+0000", rem / 3600, rem / 60 % 60, rem % 60)
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]+0000");
+    time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
 }
 
 fn job_json(em: &Emulator, id: &str, job: &Job, full: bool) -> Value {
@@ -288,6 +277,14 @@ fn read_locator(l: &str) -> Option<usize> {
     String::from_utf8(URL_SAFE_NO_PAD.decode(l).ok()?).ok()?.parse().ok()
 }
 
+/// The row a request's `locator` points at (the first without one).
+fn offset_of(q: &HashMap<String, String>) -> Result<usize, Response> {
+    match q.get("locator").filter(|l| !l.is_empty()) {
+        None => Ok(0),
+        Some(l) => read_locator(l).ok_or_else(|| rest_error(StatusCode::BAD_REQUEST, "INVALIDJOB", "Invalid locator")),
+    }
+}
+
 /// A CSV field as Bulk API 2.0 writes it: always quoted, quotes doubled, a null empty.
 fn push_field(out: &mut String, v: &Value) {
     out.push('"');
@@ -333,12 +330,9 @@ async fn results(
         Some(Ok(n)) if n > 0 => n,
         Some(_) => return rest_error(StatusCode::BAD_REQUEST, "INVALIDJOB", "maxRecords must be a positive integer"),
     };
-    let offset = match q.get("locator").filter(|l| !l.is_empty()) {
-        None => 0,
-        Some(l) => match read_locator(l) {
-            Some(o) => o,
-            None => return rest_error(StatusCode::BAD_REQUEST, "INVALIDJOB", "Invalid locator"),
-        },
+    let offset = match offset_of(&q) {
+        Ok(o) => o,
+        Err(r) => return r,
     };
     let job = with_job(&em, &version, &id, |em, job| {
         if job.state(em.config.bulk_processing) != "JobComplete" {
@@ -395,12 +389,9 @@ async fn result_pages(
     if version_ok(&em, &version).and_then(|v| v.parse::<f64>().ok()).is_none_or(|v| v < 58.0) {
         return not_found();
     }
-    let start = match q.get("locator").filter(|l| !l.is_empty()) {
-        None => 0,
-        Some(l) => match read_locator(l) {
-            Some(o) => o,
-            None => return rest_error(StatusCode::BAD_REQUEST, "INVALIDJOB", "Invalid locator"),
-        },
+    let start = match offset_of(&q) {
+        Ok(o) => o,
+        Err(r) => return r,
     };
     let job = with_job(&em, &version, &id, |em, job| {
         (job.state(em.config.bulk_processing) == "JobComplete")
