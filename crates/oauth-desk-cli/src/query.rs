@@ -210,13 +210,23 @@ struct Output<'a> {
     limit: u64,
     tty: bool,
     stopped_early: bool,
-    /// The API that ran the query, for the summary line.
-    api: &'static str,
+    /// The API that ran the query.
+    ran: Ran,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Ran {
+    Rest,
+    Bulk,
 }
 
 fn csv_writer() -> csv::Writer<Vec<u8>> {
-    // Every field quoted, as Bulk API 2.0 writes its results: REST and Bulk give the same bytes.
-    csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Always).from_writer(Vec::new())
+    quoted_writer(Vec::new())
+}
+
+/// Every field quoted, as Bulk API 2.0 writes its results: REST and Bulk give the same bytes.
+fn quoted_writer(buf: Vec<u8>) -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Always).from_writer(buf)
 }
 
 fn csv_error(e: csv::Error) -> Error {
@@ -242,7 +252,7 @@ impl<'a> Output<'a> {
             limit,
             tty: args.out.is_none() && std::io::stdout().is_terminal(),
             stopped_early: false,
-            api: "REST API",
+            ran: Ran::Rest,
         };
         if args.format == Format::Json {
             out.write(b"[")?;
@@ -316,7 +326,7 @@ impl<'a> Output<'a> {
             let mut buf = w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?;
             self.write(&buf)?;
             buf.clear();
-            self.csv_writer = Some(csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Always).from_writer(buf));
+            self.csv_writer = Some(quoted_writer(buf));
         }
         Ok(())
     }
@@ -403,7 +413,7 @@ impl<'a> Output<'a> {
                 writeln!(self.sink, "{t}").map_err(io_error)?;
             }
             // No page came: still write the header when the select list gives one.
-            Format::Csv if !csv_started && self.api == "REST API" && !self.columns.labels().is_empty() => {
+            Format::Csv if !csv_started && self.ran == Ran::Rest && !self.columns.labels().is_empty() => {
                 let mut w = csv_writer();
                 w.write_record(self.columns.labels()).map_err(csv_error)?;
                 let buf = w.into_inner().map_err(|e| Error::unexpected(e.to_string()))?;
@@ -422,8 +432,11 @@ impl<'a> Output<'a> {
                 (false, _) => "",
             };
             let secs = self.progress.started.elapsed().as_secs_f64();
-            let (rows, total, pages, api) = (self.rows, self.total.max(self.rows), self.pages, self.api);
-            let unit = if api == "REST API" { "page(s)" } else { "download(s)" };
+            let (rows, total, pages) = (self.rows, self.total.max(self.rows), self.pages);
+            let (unit, api) = match self.ran {
+                Ran::Rest => ("page(s)", "REST API"),
+                Ran::Bulk => ("download(s)", "Bulk API 2.0"),
+            };
             eprintln!("{rows} of {total} rows in {pages} {unit} ({api}), {secs:.2} s{extra}");
             if let Some(path) = &args.out {
                 eprintln!("written to {}", path.display());
@@ -538,7 +551,7 @@ async fn run_rest(
                     if !args.quiet {
                         eprintln!("Bulk API 2.0 would not run it ({}); running it on REST", e.provider_message().unwrap_or(&e.message));
                     }
-                    out.api = "REST API";
+                    out.ran = Ran::Rest;
                     Box::pin(run_rest(session, soql_text, args, out, false)).await
                 }
                 other => other,
@@ -610,7 +623,7 @@ struct CsvPage {
 
 impl CsvJob {
     fn run(&self, body: &[u8]) -> Result<CsvPage> {
-        let mut w = csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Always).from_writer(Vec::with_capacity(body.len() / 2));
+        let mut w = quoted_writer(Vec::with_capacity(body.len() / 2));
         let mut rows = 0u64;
         let read = self.plan.for_each_row(body, |cells| {
             if rows >= self.remaining {
@@ -645,7 +658,7 @@ impl CsvJob {
 
 async fn run_bulk(session: &oauth_desk_core::Session, soql_text: &str, args: &QueryArgs, out: &mut Output<'_>) -> Result<()> {
     let api = SalesforceApi::of(session)?;
-    out.api = "Bulk API 2.0";
+    out.ran = Ran::Bulk;
     let job = api.bulk_create(soql_text, args.all).await?;
     let started = Instant::now();
     let (quiet, tty) = (args.quiet, std::io::stderr().is_terminal());

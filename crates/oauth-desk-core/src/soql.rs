@@ -374,8 +374,8 @@ pub struct RowPlan {
 struct Node {
     /// `(name, child)`; names as the select list spells them.
     children: Vec<(String, Node)>,
-    /// The column this path ends at.
-    column: Option<usize>,
+    /// The columns this path ends at (a path selected twice fills both).
+    columns: Vec<usize>,
 }
 
 impl Node {
@@ -399,7 +399,7 @@ impl RowPlan {
                 };
                 node = &mut node.children[at].1;
             }
-            node.column.get_or_insert(i);
+            node.columns.push(i);
         }
         RowPlan { root, width: paths.len() }
     }
@@ -558,8 +558,13 @@ mod one_pass {
                         map.next_value::<IgnoredAny>()?;
                     }
                     Some(child) if child.children.is_empty() => {
-                        let at = child.column.unwrap_or(0);
-                        self.cells[at] = map.next_value_seed(Cell)?;
+                        let cell = map.next_value_seed(Cell)?;
+                        if let Some((last, rest)) = child.columns.split_last() {
+                            for &at in rest {
+                                self.cells[at] = cell.clone();
+                            }
+                            self.cells[*last] = cell;
+                        }
                     }
                     Some(child) => map.next_value_seed(Object { node: child, cells: &mut *self.cells })?,
                 }

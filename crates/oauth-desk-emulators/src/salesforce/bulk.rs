@@ -40,7 +40,6 @@ struct Job {
     version: String,
     query: Query,
     rows: Arc<Vec<u32>>,
-    include_deleted: bool,
     created: Instant,
     created_iso: String,
     polled: bool,
@@ -180,7 +179,6 @@ async fn create(State(em): State<Emulator>, Path(version): Path<String>, headers
         version,
         query,
         rows,
-        include_deleted,
         created: Instant::now(),
         created_iso: iso_now(),
         polled: false,
@@ -304,6 +302,16 @@ fn push_field(out: &mut String, v: &Value) {
     out.push('"');
 }
 
+/// The query and rows of a job whose results may be read (`JobComplete`), or the error to send.
+fn complete_job(em: &Emulator, version: &str, id: &str) -> Result<(Query, Arc<Vec<u32>>), Response> {
+    with_job(em, version, id, |em, job| {
+        if job.state(em.config.bulk_processing) != "JobComplete" {
+            return Err(rest_error(StatusCode::BAD_REQUEST, "INVALIDJOB", "The job is not complete: results are not available yet"));
+        }
+        Ok((job.query.clone(), job.rows.clone()))
+    })?
+}
+
 fn paths(q: &Query) -> Vec<&Vec<String>> {
     q.items
         .iter()
@@ -334,15 +342,9 @@ async fn results(
         Ok(o) => o,
         Err(r) => return r,
     };
-    let job = with_job(&em, &version, &id, |em, job| {
-        if job.state(em.config.bulk_processing) != "JobComplete" {
-            return Err(rest_error(StatusCode::BAD_REQUEST, "INVALIDJOB", "The job is not complete: results are not available yet"));
-        }
-        Ok((job.query.clone(), job.rows.clone(), job.include_deleted))
-    });
-    let (query, rows, _include_deleted) = match job {
-        Ok(Ok(j)) => j,
-        Ok(Err(r)) | Err(r) => return r,
+    let (query, rows) = match complete_job(&em, &version, &id) {
+        Ok(j) => j,
+        Err(r) => return r,
     };
     if offset > rows.len() {
         return rest_error(StatusCode::BAD_REQUEST, "INVALIDJOB", "Invalid locator");
@@ -393,14 +395,9 @@ async fn result_pages(
         Ok(o) => o,
         Err(r) => return r,
     };
-    let job = with_job(&em, &version, &id, |em, job| {
-        (job.state(em.config.bulk_processing) == "JobComplete")
-            .then(|| job.rows.len())
-            .ok_or_else(|| rest_error(StatusCode::BAD_REQUEST, "INVALIDJOB", "The job is not complete: results are not available yet"))
-    });
-    let total = match job {
-        Ok(Ok(n)) => n,
-        Ok(Err(r)) | Err(r) => return r,
+    let total = match complete_job(&em, &version, &id) {
+        Ok((_, rows)) => rows.len(),
+        Err(r) => return r,
     };
     let page = em.config.bulk_page_size;
     let base = format!("/services/data/v{}/jobs/query/{id}", version.trim_start_matches('v'));

@@ -207,20 +207,19 @@ impl<'s> SalesforceApi<'s> {
         check_rest(self.job_call(Method::DELETE, id, None).await?).map(|_| ())
     }
 
-    async fn results_get(&self, path: &str) -> Result<RawResponse> {
+    /// GETs a results resource: our own path (relative to the instance) or one Salesforce handed
+    /// back (see [`result_url`]). `accept` is `text/csv` for results, JSON for `resultPages`.
+    async fn results_get(&self, path: &str, accept: &str) -> Result<RawResponse> {
         let raw = self
             .session
             .send_authorized(|token| {
                 let base = instance(token)?;
-                // A path the server handed back is from the host's root, as nextRecordsUrl is.
-                let url = if path.starts_with('/') {
-                    checked_url(&base, "instance URL")?
-                        .join(path)
-                        .map_err(|e| Error::unexpected(format!("cannot read a result URL ({e})")))?
+                let url = if path.starts_with('/') || path.starts_with("https://") || path.starts_with("http://") {
+                    result_url(&base, path)?
                 } else {
                     checked_url(&join_url(&base, path), "instance URL")?
                 };
-                request(Method::GET, &url, Purpose::QueryPage).header("Accept", "text/csv").build()
+                request(Method::GET, &url, Purpose::QueryPage).header("Accept", accept).build()
             })
             .await?;
         check_rest(raw)
@@ -237,7 +236,7 @@ impl<'s> SalesforceApi<'s> {
     }
 
     async fn chunk(&self, path: &str) -> Result<BulkChunk> {
-        let raw = self.results_get(path).await?;
+        let raw = self.results_get(path, CSV).await?;
         let records = raw.header("Sforce-NumberOfRecords").and_then(|n| n.trim().parse().ok());
         Ok(BulkChunk { csv: raw.body, records })
     }
@@ -254,11 +253,11 @@ impl<'s> SalesforceApi<'s> {
             let mut state = state?;
             let path = state.next.take()?;
             let answer = async {
-                let raw = self.results_get(&path).await?;
+                let raw = self.results_get(&path, crate::transport::JSON).await?;
                 let v: ResultPages = serde_json::from_slice(&raw.body).map_err(|e| raw.not_json(Some(e)))?;
                 let mut urls = Vec::new();
                 for p in v.result_pages {
-                    let url = instance_path(p.url(), "resultUrl")?;
+                    let url = server_path(p.url(), "resultUrl")?;
                     if !state.seen.insert(url.clone()) {
                         return Err(Error::unexpected(format!(
                             "Salesforce listed the result URL {} twice; stopped rather than loop",
@@ -268,7 +267,7 @@ impl<'s> SalesforceApi<'s> {
                     urls.push(Ok(url));
                 }
                 state.next = match (v.done, v.next_record_url) {
-                    (false, Some(n)) => Some(instance_path(&n, "nextRecordUrl")?),
+                    (false, Some(n)) => Some(server_path(&n, "nextRecordUrl")?),
                     (false, None) => return Err(Error::unexpected("Salesforce's resultPages is not done but names no nextRecordUrl")),
                     (true, _) => None,
                 };
@@ -302,7 +301,7 @@ impl<'s> SalesforceApi<'s> {
                     q.finish()
                 };
                 let path = if query.is_empty() { base } else { format!("{base}?{query}") };
-                let raw = match self.results_get(&path).await {
+                let raw = match self.results_get(&path, CSV).await {
                     Ok(r) => r,
                     Err(e) => return Some((Err(e), None)),
                 };
@@ -354,15 +353,38 @@ impl ResultPage {
     }
 }
 
-/// A path on the instance a server handed back; never another host (the token goes there).
-fn instance_path(p: &str, what: &str) -> Result<String> {
-    if !p.starts_with('/') || p.starts_with("//") {
-        return Err(Error::unexpected(format!(
-            "Salesforce's {what} `{}` is not a path on the instance: the token is not sent there",
-            crate::error::strip_query(&excerpt(p, 200))
-        )));
+const CSV: &str = "text/csv";
+
+fn not_on_instance(p: &str, what: &str) -> Error {
+    Error::unexpected(format!(
+        "Salesforce's {what} `{}` is not on the instance: the token is not sent there",
+        crate::error::strip_query(&excerpt(p, 200))
+    ))
+    .with_hint("the server named another host for the results; run the query with --api rest, and tell the org's admin")
+}
+
+/// A results location Salesforce handed back, as given: a path from the host's root (as
+/// `nextRecordsUrl` is) or an absolute URL, whose host [`result_url`] checks.
+fn server_path(p: &str, what: &str) -> Result<String> {
+    if (p.starts_with('/') && !p.starts_with("//")) || p.starts_with("https://") || p.starts_with("http://") {
+        Ok(p.to_string())
+    } else {
+        Err(not_on_instance(p, what))
     }
-    Ok(p.to_string())
+}
+
+/// The URL of a results location on the instance `base`: a root path joined to it, an absolute
+/// URL only when it has the instance's scheme, host and port (the token goes there).
+fn result_url(base: &str, p: &str) -> Result<url::Url> {
+    let base = checked_url(base, "instance URL")?;
+    if p.starts_with('/') && !p.starts_with("//") {
+        return base.join(p).map_err(|e| Error::unexpected(format!("cannot read a result URL ({e})")));
+    }
+    let url = url::Url::parse(p).map_err(|_| not_on_instance(p, "result URL"))?;
+    if url.origin() != base.origin() {
+        return Err(not_on_instance(p, "result URL"));
+    }
+    Ok(url)
 }
 
 #[cfg(test)]
@@ -393,7 +415,25 @@ mod tests {
             serde_json::from_str(r#"{"resultPages":[{"resultUrl":"/a"},"/b"],"nextRecordsUrl":"/n","done":false}"#).unwrap();
         assert_eq!(a.result_pages.iter().map(ResultPage::url).collect::<Vec<_>>(), ["/a", "/b"]);
         assert_eq!(a.next_record_url.as_deref(), Some("/n"));
-        assert!(instance_path("https://evil.example/x", "resultUrl").is_err());
-        assert!(instance_path("//evil.example/x", "resultUrl").is_err());
+        assert!(server_path("//evil.example/x", "resultUrl").is_err());
+        assert!(server_path("results?locator=x", "resultUrl").is_err());
+        let base = "https://acme.my.salesforce.com";
+        assert_eq!(
+            result_url(base, "/services/data/v62.0/jobs/query/750/results?locator=MA").unwrap().as_str(),
+            "https://acme.my.salesforce.com/services/data/v62.0/jobs/query/750/results?locator=MA"
+        );
+        assert!(
+            result_url(base, "https://acme.my.salesforce.com/services/data/v62.0/jobs/query/750/results").is_ok(),
+            "an absolute URL on the instance"
+        );
+        for elsewhere in [
+            "https://evil.example/x",
+            "http://acme.my.salesforce.com/x",
+            "https://acme.my.salesforce.com:8443/x",
+            "https://acme.my.salesforce.com.evil.example/x",
+        ] {
+            let e = result_url(base, elsewhere).unwrap_err();
+            assert!(e.message.contains("not on the instance"), "{elsewhere}: {e}");
+        }
     }
 }
