@@ -111,3 +111,94 @@ fn names_are_unique_and_export_has_no_secrets() {
     desk.remove("a").unwrap();
     desk.remove("b").unwrap();
 }
+
+/// GNOME Keyring aborts when a caller's first message is `OpenSession` and is dispatched before
+/// the daemon registered the caller (vendor/dbus-secret-service/PATCHED.md); a burst of CLI
+/// processes did that in about one run in thirty. Every connection, ours and the keyring
+/// crate's, must ask for a property first. A bus monitor shows each caller's first call.
+#[test]
+fn every_secret_service_connection_reads_a_property_before_it_opens_a_session() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    let mut monitor = Command::new("dbus-monitor")
+        .args(["--session", "type='method_call',destination='org.freedesktop.secrets'"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dbus-monitor (package dbus-bin) runs in the test's D-Bus session");
+    let seen = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let seen = seen.clone();
+        let stdout = monitor.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+                let mut s = seen.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        })
+    };
+    // A marker call the monitor must show, so nothing is missed before it listens or after.
+    let marker = |tag: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let _ = Command::new("dbus-send")
+                .args([
+                    "--session",
+                    "--type=method_call",
+                    "--dest=org.freedesktop.secrets",
+                    &format!("/marker/{tag}"),
+                    "org.freedesktop.DBus.Peer.Ping",
+                ])
+                .status();
+            if seen.lock().unwrap().contains(&format!("path=/marker/{tag};")) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "dbus-monitor never showed the marker call");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    marker("start");
+
+    let id = oauth_desk_core::profile::new_profile_id();
+    let service = format!("oauth-desk-test-{}-first-call", std::process::id());
+    let k = KeyringSecretStore::open(service.clone()).unwrap();
+    k.set(&id, SecretKey::Token, &Secret::new("t")).unwrap();
+    assert!(KeyringSecretStore::open(service.clone()).unwrap().get(&id, SecretKey::Token).unwrap().is_some());
+    assert_eq!(keyring::Entry::new(&service, &format!("{id}/token")).unwrap().get_password().unwrap(), "t");
+    k.delete(&id, SecretKey::Token).unwrap();
+
+    marker("end");
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    reader.join().unwrap();
+
+    // Each caller's calls in order: "interface.member".
+    let log = seen.lock().unwrap().clone();
+    let mut calls: Vec<(String, Vec<String>)> = Vec::new();
+    for line in log.lines().filter(|l| l.starts_with("method call ")) {
+        let field = |name: &str| line.split([' ', ';']).find_map(|f| f.strip_prefix(name)).unwrap_or_default().to_string();
+        let call = format!("{}.{}", field("interface="), field("member="));
+        match calls.iter_mut().find(|(sender, _)| *sender == field("sender=")) {
+            Some((_, list)) => list.push(call),
+            None => calls.push((field("sender="), vec![call])),
+        }
+    }
+    // Only callers that connected after the first marker (unique names count up) were seen
+    // from their first call; other tests in this binary may have connected before.
+    let number = |sender: &str| sender.rsplit('.').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+    let start = log
+        .lines()
+        .find(|l| l.contains("path=/marker/start;"))
+        .map(|l| number(l.split(' ').find_map(|f| f.strip_prefix("sender=")).unwrap_or_default()));
+    let start = start.expect("the start marker is in the log");
+    let sessions: Vec<_> =
+        calls.iter().filter(|(sender, list)| number(sender) > start && list.iter().any(|c| c.ends_with(".OpenSession"))).collect();
+    assert!(sessions.len() >= 3, "two stores and the keyring crate each open a session: {calls:?}");
+    for (sender, list) in sessions {
+        assert_eq!(list[0], "org.freedesktop.DBus.Properties.Get", "{sender}'s first call to the Secret Service: {list:?}");
+    }
+}
