@@ -22,8 +22,9 @@ pub const DESK_EVENT: &str = "desk://event";
 
 type Secrets = (Arc<dyn oauth_desk_core::storage::SecretStore>, Option<String>);
 
-fn setup(app: &mut tauri::App, keyring: std::thread::JoinHandle<Secrets>) -> Result<(), Box<dyn std::error::Error>> {
+fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
+    tracing::debug!("setup: start");
     let app_dir = app.path().app_data_dir()?;
     std::fs::create_dir_all(&app_dir)?;
     // The profiles and keyring entries the CLI uses too.
@@ -42,7 +43,10 @@ fn setup(app: &mut tauri::App, keyring: std::thread::JoinHandle<Secrets>) -> Res
         Err(e) => notices.push(format!("The app's old profiles were not brought over: {}", e.message)),
     }
     let before_keyring = started.elapsed();
-    let (secrets, keyring_notice) = keyring.join().map_err(|_| "the keyring probe failed")?;
+    // The keyring is reached here, after GTK has started and before the window exists (about
+    // 1.5 ms), not from a thread racing GTK's and WebKit's start: launches that did that waited
+    // about 500 ms before the page loaded more often (bench/app.sh; see the README).
+    let (secrets, keyring_notice): Secrets = state::open_secrets();
     notices.extend(keyring_notice);
     tracing::debug!(profiles = ?before_keyring, keyring_wait = ?(started.elapsed() - before_keyring), "setup: profile file and keyring");
     let info = types::AppInfo {
@@ -54,6 +58,7 @@ fn setup(app: &mut tauri::App, keyring: std::thread::JoinHandle<Secrets>) -> Res
     };
     let desk = Desk::reqwest(Box::new(profiles), secrets, HttpConfig::default(), Arc::new(SystemClock))?
         .renewal_locks(Arc::new(FileLocks::new(data_dir.join("locks"))));
+    tracing::debug!(at = ?started.elapsed(), "setup: desk built");
     // Token changes (automatic renewals too) and new exchanges reach the window as they happen.
     let mut events = desk.subscribe();
     let handle = app.handle().clone();
@@ -74,6 +79,7 @@ fn setup(app: &mut tauri::App, keyring: std::thread::JoinHandle<Secrets>) -> Res
     let boot = serde_json::json!({ "info": &info, "profiles": desk.list().unwrap_or_default() });
     app.manage(state::AppState::new(desk, info, app_dir.join("browser")));
     let main = app.config().app.windows.iter().find(|w| w.label == "main").ok_or("tauri.conf.json has no `main` window")?.clone();
+    tracing::debug!(at = ?started.elapsed(), "setup: state managed");
     tauri::WebviewWindowBuilder::from_config(app, &main)?.initialization_script(format!("window.__OAUTH_DESK_BOOT__ = {boot};")).build()?;
     tracing::debug!(total = ?started.elapsed(), "setup done");
     Ok(())
@@ -84,12 +90,11 @@ pub fn run() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OAUTH_DESK_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    // Reaching the keyring overlaps with building the window.
-    let keyring = std::thread::spawn(state::open_secrets);
+    tracing::debug!("run: start");
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())
-        .setup(move |app| setup(app, keyring))
+        .setup(setup)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::profile_list,

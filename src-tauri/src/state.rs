@@ -22,8 +22,18 @@ pub struct AppState {
 /// The OS keyring, or (with the notice why) memory for this run. Reaching the keyring is a D-Bus
 /// handshake of about 10 ms: `run` starts it on its own thread before the window is built.
 pub fn open_secrets() -> (Arc<dyn SecretStore>, Option<String>) {
+    // As in the CLI: OAUTH_DESK_SECRETS=memory keeps secrets for this run only.
+    if std::env::var("OAUTH_DESK_SECRETS").is_ok_and(|v| v == "memory") {
+        return (
+            Arc::new(MemorySecretStore::default()),
+            Some("OAUTH_DESK_SECRETS=memory: secrets and tokens are kept in memory for this run only; nothing is written to disk.".into()),
+        );
+    }
     let service = std::env::var("OAUTH_DESK_KEYRING_SERVICE").unwrap_or_else(|_| "oauth-desk".into());
-    match KeyringSecretStore::open(service) {
+    let started = std::time::Instant::now();
+    let opened = KeyringSecretStore::open(service);
+    tracing::debug!(took = ?started.elapsed(), ok = opened.is_ok(), "keyring reached");
+    match opened {
         Ok(k) => (Arc::new(k), None),
         Err(e) => (
             Arc::new(MemorySecretStore::default()),
