@@ -80,7 +80,10 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     app.manage(state::AppState::new(desk, info, app_dir.join("browser")));
     let main = app.config().app.windows.iter().find(|w| w.label == "main").ok_or("tauri.conf.json has no `main` window")?.clone();
     tracing::debug!(at = ?started.elapsed(), "setup: state managed");
-    tauri::WebviewWindowBuilder::from_config(app, &main)?.initialization_script(format!("window.__OAUTH_DESK_BOOT__ = {boot};")).build()?;
+    tauri::WebviewWindowBuilder::from_config(app, &main)?
+        .initialization_script(format!("window.__OAUTH_DESK_BOOT__ = {boot};"))
+        .on_page_load(|_, page| tracing::debug!(event = ?page.event(), "main window page load"))
+        .build()?;
     tracing::debug!(total = ?started.elapsed(), "setup done");
     Ok(())
 }
