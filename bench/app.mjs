@@ -95,18 +95,17 @@ async function launch(binary, selector) {
   const page = await browser.execute(() => {
     const nav = performance.getEntriesByType('navigation')[0];
     const m = window.__oauthDeskMetrics ?? {};
-    return { origin: performance.timeOrigin, dcl: nav ? nav.domContentLoadedEventEnd : null, load: nav ? nav.loadEventEnd : null, resources: performance.getEntriesByType('resource').map((r) => `${r.name.split('/').pop()} ${Math.round(r.startTime)}-${Math.round(r.responseEnd)}`), script: m.scriptStartMs ?? null, mounted: m.mountedMs ?? null };
+    return { origin: performance.timeOrigin, dcl: nav ? nav.domContentLoadedEventEnd : null, load: nav ? nav.loadEventEnd : null, script: m.scriptStartMs ?? null, mounted: m.mountedMs ?? null };
   });
-  const timeline = { navMs: page.origin - t0Epoch, scriptMs: page.script, screenMs: page.mounted ?? page.dcl, dclMs: page.dcl, loadMs: page.load, resources: page.resources };
+  const timeline = { navMs: page.origin - t0Epoch, scriptMs: page.script, screenMs: page.mounted ?? page.dcl, dclMs: page.dcl, loadMs: page.load };
   return { browser, ms, timeline };
 }
 
 async function startup() {
   const res = { desk: { ms: [], mib: [], nav: [], screen: [] }, hello: { ms: [], mib: [], nav: [], screen: [] } };
-  // Two unmeasured rounds first: in a fresh D-Bus session the launches in roughly the first
-  // 20 s (the third to the fifth here, whichever app they were) waited about 500 ms before the
-  // page began to load, outside both apps (their own logs show no gap), as the session's
-  // accessibility bus and caches started. Both apps get the same warm-up.
+  // Two unmeasured rounds first, the same for both apps: the first launches in a fresh D-Bus
+  // session also start its accessibility bus and registry. (Some later launches of either app
+  // still wait about 500 ms before the page loads; launched without WebDriver they never do.)
   const WARMUP = 2;
   for (let i = -WARMUP; i < RUNS; i++) {
     for (const which of i % 2 ? ['hello', 'desk'] : ['desk', 'hello']) {
@@ -123,7 +122,7 @@ async function startup() {
       res[which].ms.push(ms);
       res[which].nav.push(timeline.navMs);
       res[which].screen.push(timeline.screenMs);
-      if (process.env.BENCH_VERBOSE) console.error(new Date().toISOString(), which, Math.round(ms), 'ms: navigation at', Math.round(timeline.navMs), 'script at', timeline.scriptMs && Math.round(timeline.scriptMs), 'screen at', Math.round(timeline.screenMs), 'load at', Math.round(timeline.loadMs), timeline.resources.join(', '));
+      if (process.env.BENCH_VERBOSE) console.error(new Date().toISOString(), which, Math.round(ms), 'ms: navigation at', Math.round(timeline.navMs), 'script at', timeline.scriptMs && Math.round(timeline.scriptMs), 'screen at', Math.round(timeline.screenMs), 'load at', Math.round(timeline.loadMs));
       res[which].mib.push(treePss(name).mib);
       await browser.deleteSession();
       await stopDriver();

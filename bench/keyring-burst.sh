@@ -24,7 +24,7 @@ scripts/with-keyring.sh bash -c '
         "$CLI" token burst >/dev/null 2>&1 || true; n=$((n + 1)); done; echo $n >"$WORK/count.$w" ) &
   done
   wait
-  total=$(cat "$WORK"/count.* | paste -sd+ | bc)
+  total=$(cat "$WORK"/count.* | awk "{ n += \$1 } END { print n }")
   if kill -0 "$daemon" 2>/dev/null; then
     echo "keyring-burst: $total CLI processes in ${DURATION} s ($PARALLEL at a time); GNOME Keyring alive"
   else

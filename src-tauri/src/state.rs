@@ -19,22 +19,34 @@ pub struct AppState {
     pub sandbox: tokio::sync::Mutex<Option<crate::sandbox::Sandbox>>,
 }
 
-/// The OS keyring, or (with the notice why) memory for this run. Reaching the keyring is a D-Bus
-/// handshake of about 10 ms: `run` starts it on its own thread before the window is built.
+/// The OS keyring, or (with the notice why) memory for this run. Reaching the keyring is one
+/// D-Bus connection (about 1.5 ms); `setup` calls this before the window is built.
 pub fn open_secrets() -> (Arc<dyn SecretStore>, Option<String>) {
     // As in the CLI: OAUTH_DESK_SECRETS=memory keeps secrets for this run only.
-    if std::env::var("OAUTH_DESK_SECRETS").is_ok_and(|v| v == "memory") {
-        return (
-            Arc::new(MemorySecretStore::default()),
-            Some("OAUTH_DESK_SECRETS=memory: secrets and tokens are kept in memory for this run only; nothing is written to disk.".into()),
-        );
+    let mut notice = None;
+    match std::env::var("OAUTH_DESK_SECRETS").as_deref() {
+        Err(_) | Ok("keyring") => {}
+        Ok("memory") => {
+            return (
+                Arc::new(MemorySecretStore::default()),
+                Some(
+                    "OAUTH_DESK_SECRETS=memory: secrets and tokens are kept in memory for this run only; nothing is written to disk."
+                        .into(),
+                ),
+            )
+        }
+        Ok(other) => {
+            notice = Some(format!(
+                "OAUTH_DESK_SECRETS={other:?} is neither `keyring` nor `memory`; the OS keyring is used. Unset it or choose one of the two."
+            ))
+        }
     }
     let service = std::env::var("OAUTH_DESK_KEYRING_SERVICE").unwrap_or_else(|_| "oauth-desk".into());
     let started = std::time::Instant::now();
     let opened = KeyringSecretStore::open(service);
     tracing::debug!(took = ?started.elapsed(), ok = opened.is_ok(), "keyring reached");
     match opened {
-        Ok(k) => (Arc::new(k), None),
+        Ok(k) => (Arc::new(k), notice),
         Err(e) => (
             Arc::new(MemorySecretStore::default()),
             Some(format!("{} Secrets and tokens are kept in memory for this run only; nothing is written to disk.", e.message)),
